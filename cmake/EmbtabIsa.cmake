@@ -1,0 +1,12 @@
+# One source file per instruction set, each with its own flags. Everything else in embtab is
+# built for the baseline x86-64 CPU; never -march=native.
+function(embtab_add_isa_kernels target)
+  set(dir ${PROJECT_SOURCE_DIR}/src/kernels)
+  target_sources(${target} PRIVATE ${dir}/gather_scalar.cpp ${dir}/gather_sse2.cpp
+                                   ${dir}/gather_avx2.cpp ${dir}/gather_avx512bw.cpp)
+  set_source_files_properties(${dir}/gather_avx2.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+  # GCC 12's -mavx512f implies AVX2 but neither FMA nor F16C.
+  set_source_files_properties(${dir}/gather_avx512bw.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx512f;-mavx512cd;-mavx512dq;-mavx512bw;-mfma;-mf16c")
+endfunction()

@@ -1,0 +1,13 @@
+// embtab/embtab.hpp: the only header users need.
+//
+// embtab turns token ids into embedding vectors on the CPU at memory speed:
+//   auto t = embtab::table::from_f32(weights, vocab, dim);
+//   std::vector<float> out(ids.size() * dim);
+//   if (auto s = embtab::lookup(t, ids, out); !s.ok()) std::cerr << s.message() << '\n';
+#pragma once
+
+#include "embtab/isa.hpp"
+#include "embtab/lookup.hpp"
+#include "embtab/status.hpp"
+#include "embtab/table.hpp"
+#include "embtab/version.hpp"

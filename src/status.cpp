@@ -1,0 +1,37 @@
+// status::message(): the cold path that turns numbers into a sentence.
+#include "embtab/status.hpp"
+
+namespace embtab {
+
+const char* to_string(errc code) noexcept {
+  switch (code) {
+    case errc::ok: return "ok";
+    case errc::id_out_of_range: return "id_out_of_range";
+    case errc::size_mismatch: return "size_mismatch";
+    case errc::invalid_argument: return "invalid_argument";
+  }
+  return "unknown";
+}
+
+std::string status::message() const {
+  using std::to_string;
+  switch (code_) {
+    case errc::ok: return "ok";
+    case errc::id_out_of_range:
+      return "id " + to_string(value_) + " at position " + to_string(position_) +
+             " is out of range [0, " + to_string(a_) + ")";
+    case errc::size_mismatch:
+    {
+      std::size_t need = 0;
+      const bool overflow = __builtin_mul_overflow(a_, b_, &need);
+      return "output holds " + to_string(value_) + " floats but " + to_string(a_) +
+             " ids x dim " + to_string(b_) + " need " +
+             (overflow ? std::string("more than size_t can count") : to_string(need));
+    }
+    case errc::invalid_argument:
+      return "lookup_options::threads is " + to_string(value_) + ", expected >= 0";
+  }
+  return "unknown error " + to_string(static_cast<int>(code_));
+}
+
+}  // namespace embtab
