@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's main job: installs what is missing, builds, runs the demo and a short benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/deps.sh main
+cmake --preset release -DEMBTAB_BUILD_TESTS=OFF
+cmake --build --preset release
+tool=build/release/examples/tool/embtab
+if [ -x "$tool" ]; then
+  "$tool" demo
+  "$tool" bench --quick --out embtab-results
+else
+  build/release/examples/embtab_example
+fi
