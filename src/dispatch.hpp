@@ -20,7 +20,7 @@ struct table_view {
 template <class Id>
 using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept;
 
-inline constexpr std::size_t dtype_count = 1;
+inline constexpr std::size_t dtype_count = 4;  // f32, f16, bf16, int8_rowwise
 
 struct kernel_set {
   std::string_view name;

@@ -2,8 +2,11 @@
 // library and this file agree, two independent readings of the contract agree.
 #pragma once
 
+#include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <vector>
@@ -21,6 +24,31 @@ std::optional<std::vector<float>> lookup_f32(const std::vector<float>& weights, 
     for (std::size_t j = 0; j < dim; ++j) out.push_back(weights[static_cast<std::size_t>(id) * dim + j]);
   }
   return out;
+}
+
+// IEEE binary16 -> fp32 by the definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals
+// 2^-14 (m/1024); inf stays; a NaN keeps sign and payload with the quiet bit set.
+inline float f16_to_f32(std::uint16_t h) {
+  const bool negative = h >> 15;
+  const int e = (h >> 10) & 31;
+  const int m = h & 1023;
+  if (e == 31) {
+    if (m == 0) return negative ? -INFINITY : INFINITY;
+    return std::bit_cast<float>((negative ? 0x80000000u : 0u) | 0x7FC00000u |
+                                (static_cast<std::uint32_t>(m) << 13));
+  }
+  const double magnitude = e == 0 ? std::ldexp(m, -24) : std::ldexp(1024 + m, e - 25);
+  return static_cast<float>(negative ? -magnitude : magnitude);
+}
+
+// bfloat16 -> fp32: the 16 bits are the top half of the fp32.
+inline float bf16_to_f32(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t{b} << 16); }
+
+// int8 rowwise: scale * code + bias evaluated in double (exact product, one rounding),
+// then rounded to float: PyTorch's embedding_bag_byte_rowwise_offsets.
+inline float dequantize(std::uint8_t code, float scale, float bias) {
+  const double exact = static_cast<double>(scale) * code;
+  return static_cast<float>(exact + static_cast<double>(bias));
 }
 
 // Index of the first id outside [0, rows), or std::nullopt.

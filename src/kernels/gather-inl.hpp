@@ -2,6 +2,9 @@
 // gather_<isa>.cpp. Included only by those files: everything here is either templated on
 // Arch or in an anonymous namespace, so no function compiled with one ISA's flags can be
 // picked by the linker for another's callers.
+//
+// A kernel is the loop below plus a decoder (one per dtype, in <dtype>-inl.hpp) that turns
+// stored values into fp32 batches.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -17,13 +20,17 @@ namespace {
 // Values handled per step: one 64-byte line of fp32 output.
 constexpr std::size_t step_values = 16;
 
-// Decoders turn stored values into fp32 batches. f32: the bits as they are.
+template <class Arch, dtype Type>
+struct decoder;
+
+// f32: the bits as they are.
 template <class Arch>
-struct f32_decoder {
+struct decoder<Arch, dtype::f32> {
   using batch = xsimd::batch<float, Arch>;
   static constexpr std::size_t value_bytes = 4;
   const float* row;
-  explicit f32_decoder(const std::byte* r) noexcept : row(reinterpret_cast<const float*>(r)) {}
+  decoder(const std::byte* r, std::size_t /*stride*/) noexcept
+      : row(reinterpret_cast<const float*>(r)) {}
   // j is a multiple of batch::size: the row is 64-byte aligned.
   batch load_aligned(std::size_t j) const noexcept { return batch::load_aligned(row + j); }
   batch load_unaligned(std::size_t j) const noexcept { return batch::load_unaligned(row + j); }
@@ -39,7 +46,7 @@ inline std::size_t prefetch_distance(std::size_t row_bytes) noexcept {
 
 // Decodes one row into dst (any alignment), prefetching `next` (another row, or null) one
 // line per line of this row, so the prefetches spread over the copy instead of bursting.
-template <class Arch, class Decoder>
+template <class Decoder>
 inline void copy_row(const Decoder& src, const std::byte* next, float* dst,
                      std::size_t dim) noexcept {
   using batch = typename Decoder::batch;
@@ -62,23 +69,28 @@ inline void copy_row(const Decoder& src, const std::byte* next, float* dst,
   }
 }
 
-template <class Arch, template <class> class Decoder, class Id>
+template <class Arch, dtype Type, class Id>
 void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept {
+  using dec = decoder<Arch, Type>;
   const std::size_t dim = t.dim;
-  const std::size_t ahead = prefetch_distance(dim * Decoder<Arch>::value_bytes);
+  const std::size_t ahead = prefetch_distance(dim * dec::value_bytes);
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     const std::byte* next =
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
-    copy_row<Arch>(Decoder<Arch>(row), next, out + i * dim, dim);
+    copy_row(dec(row, t.stride), next, out + i * dim, dim);
   }
 }
 
 template <class Arch>
 constexpr kernel_set make_kernel_set(std::string_view name) noexcept {
   return kernel_set{name,
-                    {&gather<Arch, f32_decoder, std::int32_t>},
-                    {&gather<Arch, f32_decoder, std::int64_t>}};
+                    {&gather<Arch, dtype::f32, std::int32_t>, &gather<Arch, dtype::f16, std::int32_t>,
+                     &gather<Arch, dtype::bf16, std::int32_t>,
+                     &gather<Arch, dtype::int8_rowwise, std::int32_t>},
+                    {&gather<Arch, dtype::f32, std::int64_t>, &gather<Arch, dtype::f16, std::int64_t>,
+                     &gather<Arch, dtype::bf16, std::int64_t>,
+                     &gather<Arch, dtype::int8_rowwise, std::int64_t>}};
 }
 
 }  // namespace

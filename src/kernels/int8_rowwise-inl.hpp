@@ -1,0 +1,92 @@
+// int8 rowwise decoders: value = float(double(scale) * code + double(bias)), bit-identical to
+// detail::dequantize_int8 and to PyTorch's embedding_bag_byte_rowwise_offsets. The product of
+// a float and an 8-bit code is exact in double, so mul + add (SSE2) and fma (AVX2, AVX-512)
+// both round once to double, then once to float: every path gives the same bits.
+//
+// Row layout (see table.hpp): codes at offset 0 (aligned vector loads), scale and bias as
+// fp32 in the row's last 8 bytes.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "../convert.hpp"
+#include "gather-inl.hpp"
+
+namespace embtab::detail {
+namespace {
+
+template <class Arch>
+struct int8_base {
+  using batch = xsimd::batch<float, Arch>;
+  static constexpr std::size_t value_bytes = 1;
+  const std::uint8_t* codes;
+  float scale, bias;
+  int8_base(const std::byte* r, std::size_t stride) noexcept
+      : codes(reinterpret_cast<const std::uint8_t*>(r)) {
+    std::memcpy(&scale, r + stride - 8, 4);
+    std::memcpy(&bias, r + stride - 4, 4);
+  }
+  float at(std::size_t j) const noexcept { return dequantize_int8(codes[j], scale, bias); }
+};
+
+#if defined(__AVX512F__)
+template <>
+struct decoder<xsimd::avx512bw, dtype::int8_rowwise> : int8_base<xsimd::avx512bw> {
+  __m512d s, b;
+  decoder(const std::byte* r, std::size_t stride) noexcept
+      : int8_base(r, stride), s(_mm512_set1_pd(scale)), b(_mm512_set1_pd(bias)) {}
+  __m256 eight(const std::uint8_t* p) const noexcept {
+    const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_cvtpd_ps(_mm512_fmadd_pd(s, _mm512_cvtepi32_pd(c), b));
+  }
+  batch load_aligned(std::size_t j) const noexcept {
+    const __m512 lo = _mm512_castps256_ps512(eight(codes + j));
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(lo), _mm256_castps_pd(eight(codes + j + 8)), 1));
+  }
+  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+template <>
+struct decoder<xsimd::fma3<xsimd::avx2>, dtype::int8_rowwise>
+    : int8_base<xsimd::fma3<xsimd::avx2>> {
+  __m256d s, b;
+  decoder(const std::byte* r, std::size_t stride) noexcept
+      : int8_base(r, stride), s(_mm256_set1_pd(scale)), b(_mm256_set1_pd(bias)) {}
+  __m128 four(__m128i c) const noexcept {
+    return _mm256_cvtpd_ps(_mm256_fmadd_pd(s, _mm256_cvtepi32_pd(c), b));
+  }
+  batch load_aligned(std::size_t j) const noexcept {
+    const __m256i c =
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j)));
+    return _mm256_set_m128(four(_mm256_extracti128_si256(c, 1)),
+                           four(_mm256_castsi256_si128(c)));
+  }
+  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+#endif
+
+template <>
+struct decoder<xsimd::sse2, dtype::int8_rowwise> : int8_base<xsimd::sse2> {
+  __m128d s, b;
+  decoder(const std::byte* r, std::size_t stride) noexcept
+      : int8_base(r, stride), s(_mm_set1_pd(scale)), b(_mm_set1_pd(bias)) {}
+  __m128 two(__m128i c) const noexcept {
+    return _mm_cvtpd_ps(_mm_add_pd(_mm_mul_pd(s, _mm_cvtepi32_pd(c)), b));
+  }
+  batch load_aligned(std::size_t j) const noexcept {
+    std::int32_t packed;
+    std::memcpy(&packed, codes + j, 4);
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i c = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(packed), zero), zero);
+    return _mm_movelh_ps(two(c), two(_mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2))));
+  }
+  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+
+}  // namespace
+}  // namespace embtab::detail
