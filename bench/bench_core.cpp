@@ -1,0 +1,328 @@
+// The timing core shared by embtab_bench and `embtab bench`: tables, ids, roofline, one-hot.
+#include "bench_core.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <new>
+#include <random>
+#include <string_view>
+#include <tuple>
+
+#ifdef EMBTAB_BENCH_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+namespace embtab::bench {
+namespace {
+
+constexpr std::size_t pool_ids = std::size_t{1} << 22;
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+using table_key = std::tuple<std::size_t, std::size_t, embtab::dtype>;
+std::map<table_key, std::unique_ptr<embtab::table>>& tables() {
+  static std::map<table_key, std::unique_ptr<embtab::table>> m;
+  return m;
+}
+std::map<std::size_t, std::shared_ptr<const std::vector<std::int32_t>>>& pools() {
+  static std::map<std::size_t, std::shared_ptr<const std::vector<std::int32_t>>> m;
+  return m;
+}
+
+std::shared_ptr<const std::vector<std::int32_t>> pool_for(std::size_t rows) {
+  auto& p = pools()[rows];
+  if (!p) {
+    std::mt19937_64 gen(rows);
+    std::uniform_int_distribution<std::int64_t> pick(0, static_cast<std::int64_t>(rows) - 1);
+    auto v = std::make_shared<std::vector<std::int32_t>>(pool_ids);
+    for (auto& id : *v) id = static_cast<std::int32_t>(pick(gen));
+    p = std::move(v);
+  }
+  return p;
+}
+
+const float* f32_rows(const embtab::table& t) noexcept {
+  return reinterpret_cast<const float*>(t.data());
+}
+
+}  // namespace
+
+std::string dtype_name(embtab::dtype type) {
+  const std::string_view name = embtab::to_string(type);
+  return name.starts_with("int8") ? std::string("int8") : std::string(name);
+}
+
+float weight(std::size_t row, std::size_t col) noexcept {
+  const std::uint64_t h = splitmix64((static_cast<std::uint64_t>(row) << 32) ^ col);
+  return static_cast<float>(static_cast<std::int32_t>(h >> 40) - (1 << 23)) * 0x1p-23f;
+}
+
+const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type) {
+  auto& slot = tables()[{rows, dim, type}];
+  if (slot) return *slot;
+  // Convert from the cached fp32 table when its rows are contiguous: no second weight array.
+  if (type != embtab::dtype::f32) {
+    const embtab::table& f = cached_table(rows, dim, embtab::dtype::f32);
+    if (f.row_stride() == dim * sizeof(float)) {
+      slot = std::make_unique<embtab::table>(embtab::table::from_f32(
+          std::span<const float>(f32_rows(f), rows * dim), rows, dim, type));
+      return *slot;
+    }
+  }
+  std::vector<float> w(rows * dim);
+#pragma omp parallel for schedule(static)
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < dim; ++c) w[r * dim + c] = weight(r, c);
+  slot = std::make_unique<embtab::table>(embtab::table::from_f32(w, rows, dim, type));
+  return *slot;
+}
+
+bool is_cached(std::size_t rows, std::size_t dim, embtab::dtype type) {
+  return tables().contains({rows, dim, type});
+}
+
+void drop_tables() {
+  tables().clear();
+  pools().clear();
+}
+
+const char* to_string(ids_mode mode) noexcept { return mode == ids_mode::cold ? "cold" : "hot"; }
+
+id_stream::id_stream(std::size_t rows, std::size_t n, ids_mode mode, std::size_t part,
+                     std::size_t parts)
+    : pool_(pool_for(rows)), n_(n), mode_(mode) {
+  start_ = mode == ids_mode::hot || parts == 0 ? 0 : pool_->size() / parts * (part % parts);
+  if (start_ + n_ > pool_->size()) start_ = 0;
+  pos_ = start_;
+}
+
+out_buffer::out_buffer(std::size_t n) : n_(n) {
+  const std::size_t bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + 63) / 64 * 64;
+  p_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  if (!p_) throw std::bad_alloc();
+  std::memset(p_.get(), 0, bytes);
+}
+
+void out_buffer::deleter::operator()(float* p) const noexcept { std::free(p); }
+
+std::size_t bytes_per_token(const embtab::table& t) noexcept {
+  return t.row_stride() + t.dim() * sizeof(float);
+}
+
+int team_size(std::size_t out_bytes, std::size_t n, int threads) noexcept {
+  if (threads <= 1 || n < 2 || out_bytes < (std::size_t{256} << 10)) return 1;
+  const std::size_t t =
+      std::min({static_cast<std::size_t>(threads), out_bytes / (std::size_t{128} << 10), n});
+  return static_cast<int>(std::max<std::size_t>(t, 1));
+}
+
+int max_threads() noexcept { return omp_get_max_threads(); }
+
+void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, float* out,
+                  int threads) noexcept {
+  const std::size_t dim = f32.dim(), stride = f32.row_stride(), n = ids.size();
+  const std::size_t row_bytes = dim * sizeof(float);
+  const std::byte* base = f32.data();
+  const auto copy = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      std::memcpy(out + i * dim, base + static_cast<std::size_t>(ids[i]) * stride, row_bytes);
+  };
+  const int team = team_size(n * row_bytes, n, threads);
+  if (team == 1) return copy(0, n);
+#pragma omp parallel num_threads(team)
+  {
+    const auto k = static_cast<std::size_t>(omp_get_num_threads());
+    const auto me = static_cast<std::size_t>(omp_get_thread_num());
+    copy(n * me / k, n * (me + 1) / k);
+  }
+}
+
+std::size_t copy_size() noexcept {
+  // sysfs, not sysconf: in a VM glibc's cpuid-based answer can be the host's whole L3.
+  std::size_t llc = 0;
+  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
+  std::string size;
+  if (in >> size && !size.empty()) {
+    llc = std::strtoull(size.c_str(), nullptr, 10);
+    if (size.back() == 'K') llc <<= 10;
+    if (size.back() == 'M') llc <<= 20;
+  }
+  return std::clamp(8 * llc, std::size_t{256} << 20, std::size_t{2} << 30) >> 20 << 20;
+}
+
+copy_buffers::copy_buffers(std::size_t bytes)
+    : bytes_(bytes), src_(new std::byte[bytes]), dst_(new std::byte[bytes]) {
+  // Fault every page in (and give src distinct bytes) before anything is timed.
+  for (std::size_t i = 0; i < bytes; ++i) src_[i] = static_cast<std::byte>(i * 131);
+  std::memset(dst_.get(), 0, bytes);
+}
+
+void copy_buffers::copy(int threads) noexcept {
+  if (threads <= 1) {
+    std::memcpy(dst_.get(), src_.get(), bytes_);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const auto k = static_cast<std::size_t>(omp_get_num_threads());
+    const auto me = static_cast<std::size_t>(omp_get_thread_num());
+    constexpr std::size_t page = 4096;
+    const std::size_t begin = bytes_ * me / k / page * page;
+    const std::size_t end = me + 1 == k ? bytes_ : bytes_ * (me + 1) / k / page * page;
+    std::memcpy(dst_.get() + begin, src_.get() + begin, end - begin);
+  }
+}
+
+namespace {
+void build_onehot(std::span<const std::int32_t> ids, std::size_t rows, std::vector<float>& m) {
+  m.resize(ids.size() * rows);
+  std::fill(m.begin(), m.end(), 0.0f);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    m[i * rows + static_cast<std::size_t>(ids[i])] = 1.0f;
+}
+}  // namespace
+
+void onehot_naive(const embtab::table& f32, std::span<const std::int32_t> ids,
+                  std::vector<float>& onehot, float* out) noexcept {
+  const std::size_t rows = f32.rows(), dim = f32.dim(), ld = f32.row_stride() / sizeof(float);
+  build_onehot(ids, rows, onehot);
+  const float* w = f32_rows(f32);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    float* o = out + i * dim;
+    std::fill(o, o + dim, 0.0f);
+    const float* h = onehot.data() + i * rows;
+    for (std::size_t v = 0; v < rows; ++v) {
+      const float a = h[v];
+      const float* wv = w + v * ld;
+      for (std::size_t j = 0; j < dim; ++j) o[j] += a * wv[j];
+    }
+  }
+}
+
+#ifdef EMBTAB_BENCH_HAVE_CBLAS
+bool onehot_blas(const embtab::table& f32, std::span<const std::int32_t> ids,
+                 std::vector<float>& onehot, float* out, int threads) noexcept {
+#ifdef EMBTAB_BENCH_OPENBLAS
+  openblas_set_num_threads(std::max(threads, 1));
+#else
+  (void)threads;
+#endif
+  const std::size_t rows = f32.rows(), dim = f32.dim(), ld = f32.row_stride() / sizeof(float);
+  build_onehot(ids, rows, onehot);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(ids.size()),
+              static_cast<int>(dim), static_cast<int>(rows), 1.0f, onehot.data(),
+              static_cast<int>(rows), f32_rows(f32), static_cast<int>(ld), 0.0f, out,
+              static_cast<int>(dim));
+  return true;
+}
+bool have_blas() noexcept { return true; }
+const char* blas_name() noexcept { return EMBTAB_BENCH_BLAS_NAME; }
+#else
+bool onehot_blas(const embtab::table&, std::span<const std::int32_t>, std::vector<float>&, float*,
+                 int) noexcept {
+  return false;
+}
+bool have_blas() noexcept { return false; }
+const char* blas_name() noexcept {
+  return "none (built without a BLAS: apt install libopenblas-dev and reconfigure)";
+}
+#endif
+
+std::string check_rows(embtab::dtype type, std::size_t dim, std::span<const std::int32_t> ids,
+                       std::span<const float> out) {
+  if (out.size() != ids.size() * dim)
+    return "output holds " + std::to_string(out.size()) + " floats";
+  const std::size_t vb = embtab::value_bytes(type);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto r = static_cast<std::size_t>(ids[i]);
+    // Rowwise quantisation: half a step of the row's (max - min) / 255 grid.
+    float lo = 0.0f, hi = 0.0f;
+    if (vb == 1)
+      for (std::size_t c = 0; c < dim; ++c) {
+        lo = std::min(lo, weight(r, c));
+        hi = std::max(hi, weight(r, c));
+      }
+    for (std::size_t c = 0; c < dim; ++c) {
+      const float want = weight(r, c), got = out[i * dim + c];
+      bool ok = false;
+      if (vb >= 4) {
+        ok = std::memcmp(&want, &got, sizeof want) == 0;
+      } else if (vb == 2) {  // f16 (with its subnormals) and bf16, round to nearest
+        ok = std::fabs(got - want) <= 0x1p-8f * std::fabs(want) + 0x1p-24f;
+      } else {
+        ok = std::fabs(got - want) <= (hi - lo) / 255.0f * 0.501f + 1e-6f;
+      }
+      if (!ok) {
+        char line[200];
+        std::snprintf(line, sizeof line, "%s row %zu (position %zu) col %zu: got %.9g, want %.9g",
+                      dtype_name(type).c_str(), r, i, c, static_cast<double>(got),
+                      static_cast<double>(want));
+        return line;
+      }
+    }
+  }
+  return {};
+}
+
+double now_ns(clock_kind clock) noexcept {
+  timespec ts{};
+  clock_gettime(clock == clock_kind::thread_cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
+                                        int reps) {
+  const std::size_t k = ops.size();
+  std::vector<std::size_t> calls(k, 1);
+  for (std::size_t i = 0; i < k; ++i) {
+    const clock_kind clock = clock_for(ops[i].threads);
+    ops[i].run();  // first touch of buffers, tables and code
+    const double t0 = now_ns(clock);
+    ops[i].run();
+    const double t = std::max(now_ns(clock) - t0, 1.0);
+    calls[i] = static_cast<std::size_t>(std::clamp(rep_seconds * 1e9 / t, 1.0, 1e7));
+  }
+  std::vector<std::vector<double>> ns(k);
+  for (int r = 0; r < reps; ++r)
+    for (std::size_t i = 0; i < k; ++i) {
+      const clock_kind clock = clock_for(ops[i].threads);
+      const double t0 = now_ns(clock);
+      for (std::size_t c = 0; c < calls[i]; ++c) ops[i].run();
+      ns[i].push_back((now_ns(clock) - t0) / static_cast<double>(calls[i]));
+    }
+  std::vector<double> median(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    auto& v = ns[i];
+    std::sort(v.begin(), v.end());
+    median[i] = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  }
+  return median;
+}
+
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("model name")) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        const auto start = line.find_first_not_of(' ', colon + 1);
+        if (start != std::string::npos) return line.substr(start);
+      }
+    }
+  return "unknown CPU";
+}
+
+}  // namespace embtab::bench

@@ -1,0 +1,169 @@
+// bench_core.hpp: what embtab's benchmarks time, shared by the Google Benchmark binary
+// (bench/embtab_bench.cpp) and the `embtab bench` subcommand (examples/tool/bench_command.cpp).
+//
+// Everything a figure is compared with lives here, so both front ends measure the same thing:
+//   - synthetic weights computable from (row, col) alone, so a result can be checked without
+//     keeping a second copy of a 2 GiB table;
+//   - tables built once per (rows, dim, dtype) and reused;
+//   - id windows: cold = the next window of a large pool of random ids each call, hot = the
+//     same window each call;
+//   - the roofline: the ideal gather (one memcpy per row, same fp32 table, same ids) and the
+//     memcpy bandwidth of a large buffer;
+//   - the one-hot matmul the seed lesson uses to explain a lookup, with plain loops and
+//     through cblas_sgemm (when the build found a BLAS).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <embtab/embtab.hpp>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace embtab::bench {
+
+// Every benchmark loops over this list. When the library gains a dtype, add it here: that
+// line is the whole change (names, tolerances and ideal come from value_bytes and to_string).
+inline constexpr embtab::dtype all_dtypes[] = {
+    embtab::dtype::f32,
+};
+
+// The dtype word used in benchmark names: "f32", "f16", "bf16", "int8" (for int8_rowwise).
+std::string dtype_name(embtab::dtype type);
+
+// Synthetic weight (row, col): a hash of the position, uniform in [-1, 1) on a 2^-23 grid, so
+// it is exact in fp32 and neighbouring values differ (a wrong row or column shows).
+float weight(std::size_t row, std::size_t col) noexcept;
+
+// The table rows x dim of `type` holding weight(r, c), built on first use (in parallel) and
+// kept until drop_tables(). The fp32 one is the source of the ideal gather and the one-hot.
+const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type);
+// Whether cached_table(rows, dim, type) would return without building.
+bool is_cached(std::size_t rows, std::size_t dim, embtab::dtype type = embtab::dtype::f32);
+// Frees every cached table (and id pool).
+void drop_tables();
+
+enum class ids_mode { cold, hot };
+const char* to_string(ids_mode mode) noexcept;
+
+// Windows of n ids in [0, rows). Cold: consecutive windows of a pool of 4 Mi random ids (fixed
+// seed per rows), so a lookup and its ideal gather draw from the same ids; stream `part` of
+// `parts` starts at that fraction of the pool, so ops timed round-robin do not read rows another
+// op has just pulled into the cache. Between two uses of a window the pool touches far more rows
+// than any LLC holds. Hot: always the same (first) window.
+class id_stream {
+ public:
+  id_stream(std::size_t rows, std::size_t n, ids_mode mode, std::size_t part = 0,
+            std::size_t parts = 1);
+  std::span<const std::int32_t> next() noexcept {
+    if (mode_ == ids_mode::hot) return first();
+    if (pos_ + n_ > pool_->size()) pos_ = 0;
+    const std::span<const std::int32_t> w(pool_->data() + pos_, n_);
+    pos_ += n_;
+    return w;
+  }
+  // The window the first next() returns (for the correctness check).
+  std::span<const std::int32_t> first() const noexcept { return {pool_->data() + start_, n_}; }
+  void rewind() noexcept { pos_ = start_; }
+
+ private:
+  std::shared_ptr<const std::vector<std::int32_t>> pool_;
+  std::size_t n_;
+  ids_mode mode_;
+  std::size_t start_ = 0;
+  std::size_t pos_ = 0;
+};
+
+// The output of every benchmark: n floats, 64-byte aligned (as a framework's tensors are, so
+// results do not depend on where malloc put a std::vector), zero-filled so its pages exist.
+class out_buffer {
+ public:
+  explicit out_buffer(std::size_t n);
+  float* data() noexcept { return p_.get(); }
+  std::span<float> span() noexcept { return {p_.get(), n_}; }
+
+ private:
+  struct deleter {
+    void operator()(float* p) const noexcept;
+  };
+  std::unique_ptr<float, deleter> p_;
+  std::size_t n_;
+};
+
+// Bytes one looked-up token moves: its stored row (row_stride) read plus dim floats written.
+std::size_t bytes_per_token(const embtab::table& t) noexcept;
+
+// Team size a gather of n rows writing out_bytes uses when asked for `threads`: the library's
+// documented rule (serial below 256 KiB of output, at least 128 KiB per thread), applied to
+// the ideal gather too so both pay the same fork cost.
+int team_size(std::size_t out_bytes, std::size_t n, int threads) noexcept;
+// OpenMP's default team size: "all" threads.
+int max_threads() noexcept;
+
+// The roofline of a lookup: for each id one memcpy of the fp32 row (dim floats) into out.
+// `f32` must be an fp32 table; out holds ids.size() * dim floats.
+void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, float* out,
+                  int threads) noexcept;
+
+// Bytes for the memcpy bandwidth: 256 MiB, or 8x the L3 cache if that is larger (so
+// the copy streams from DRAM on big-cache servers too), at most 2 GiB.
+std::size_t copy_size() noexcept;
+
+// Two page-faulted buffers for the memcpy bandwidth.
+class copy_buffers {
+ public:
+  explicit copy_buffers(std::size_t bytes);
+  // Copies src to dst in `threads` contiguous chunks.
+  void copy(int threads) noexcept;
+  std::size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  std::size_t bytes_;
+  std::unique_ptr<std::byte[]> src_, dst_;
+};
+
+// The seed's equivalence out = onehot(ids, rows) @ W, W the fp32 table: builds the
+// ids.size() x rows one-hot matrix in `onehot` (resized as needed), then multiplies.
+// onehot_naive: three plain loops (i, v, j; the order the compiler vectorises).
+void onehot_naive(const embtab::table& f32, std::span<const std::int32_t> ids,
+                  std::vector<float>& onehot, float* out) noexcept;
+// onehot_blas: cblas_sgemm on `threads` BLAS threads. Returns false (and does nothing) when
+// the build has no BLAS.
+bool onehot_blas(const embtab::table& f32, std::span<const std::int32_t> ids,
+                 std::vector<float>& onehot, float* out, int threads) noexcept;
+// Which BLAS onehot_blas calls, or why it is skipped.
+bool have_blas() noexcept;
+const char* blas_name() noexcept;
+
+// Empty when out holds rows `ids` of weight() as `type` stores them (bit-exact for f32; within
+// the dtype's rounding otherwise), else one line naming the first wrong value.
+std::string check_rows(embtab::dtype type, std::size_t dim, std::span<const std::int32_t> ids,
+                       std::span<const float> out);
+
+// The clock a run on `threads` threads is timed with: the calling thread's CPU time for one
+// thread (time the scheduler gives to other processes is not counted, as in Google Benchmark's
+// default), real time for several.
+enum class clock_kind { thread_cpu, real };
+constexpr clock_kind clock_for(int threads) noexcept {
+  return threads > 1 ? clock_kind::real : clock_kind::thread_cpu;
+}
+double now_ns(clock_kind clock) noexcept;
+
+// An operation to time and the thread count it runs on (which picks its clock).
+struct timed_op {
+  std::function<void()> run;
+  int threads = 1;
+};
+
+// Median ns per call of each op, timed round-robin (rep r runs every op once), so a ratio of
+// two ops is taken under the same machine conditions. Each op is called once to warm up and
+// once to calibrate, then `reps` times in batches of about rep_seconds (at least one call).
+std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
+                                        int reps);
+
+// "AMD EPYC 7B13" from /proc/cpuinfo, or "unknown CPU".
+std::string cpu_name();
+
+}  // namespace embtab::bench

@@ -1,0 +1,285 @@
+// embtab_bench: Google Benchmark suite. lookup vs the ideal gather (one memcpy per row) vs the
+// memcpy bandwidth of a large buffer vs the one-hot matmul, for every dtype in all_dtypes.
+//
+//   embtab_bench [--embtab_isa=active|all|avx2,sse2,...] [--embtab_threads=1,2,4,...]
+//                [Google Benchmark flags, e.g. --benchmark_filter=lookup/.*/cold]
+//
+// Names say what varies: lookup/avx2/f32/V:32000/D:4096/N:512/threads:1/cold. Counters:
+//   bytes/s   rows read (row_stride) + fp32 output written, per second
+//   tokens/s  ids looked up per second
+//   ns/token  time per id (on the Time column's clock: CPU time on 1 thread, else real time)
+//   of_ideal  ideal-gather time / this time for the same shape, threads and ids mode (the
+//             ideal copies fp32 rows, so a narrower dtype can exceed 1)
+//   lookup_speedup (one-hot rows) one-hot time / lookup time (f32, cold, 1 thread)
+// Threaded rows use MeasureProcessCPUTime()->UseRealTime(). Each benchmark checks its output
+// against weight() once before timing and skips with the first wrong value on a mismatch.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench_core.hpp"
+
+namespace {
+
+using embtab::bench::ids_mode;
+namespace eb = embtab::bench;
+
+constexpr std::size_t vocab_sizes[] = {32000, 128256};  // Llama-2, Llama-3
+constexpr std::size_t dims[] = {768, 4096};
+constexpr std::size_t batch_sizes[] = {1, 32, 512, 4096};
+// One-hot shapes: the naive matmul streams the whole table once per token.
+constexpr std::size_t onehot_rows = 32000, onehot_dim = 768;
+constexpr std::size_t onehot_naive_n[] = {1, 32};
+constexpr std::size_t onehot_blas_n[] = {1, 32, 512};
+
+struct shape {
+  std::size_t rows, dim, n;
+  int threads;
+  ids_mode mode;
+  std::string suffix() const {
+    return "V:" + std::to_string(rows) + "/D:" + std::to_string(dim) + "/N:" + std::to_string(n) +
+           "/threads:" + std::to_string(threads) + "/" + eb::to_string(mode);
+  }
+};
+
+// The ISA the process chose: the one-hot rows compare against its lookup.
+std::string& default_isa() {
+  static std::string isa(embtab::active_isa());
+  return isa;
+}
+
+// Real-time ns per token of every benchmark run so far, by name (without Google Benchmark's
+// time suffixes): a lookup's of_ideal reads the ideal run registered just before it.
+std::map<std::string, double>& ns_per_token() {
+  static std::map<std::string, double> m;
+  return m;
+}
+
+std::string ideal_name(const shape& s) { return "ideal/" + s.suffix(); }
+std::string lookup_name(std::string_view isa, embtab::dtype type, const shape& s) {
+  return "lookup/" + std::string(isa) + "/" + eb::dtype_name(type) + "/" + s.suffix();
+}
+
+// Times the ranged-for loop on the clock Google Benchmark reports for the run (thread CPU time
+// on one thread, real time on several), so ns/token and of_ideal agree with its Time column.
+class loop_timer {
+ public:
+  explicit loop_timer(int threads) : clock_(eb::clock_for(threads)), t0_(eb::now_ns(clock_)) {}
+  double ns_per(std::size_t units) const {
+    return (eb::now_ns(clock_) - t0_) / static_cast<double>(units);
+  }
+
+ private:
+  eb::clock_kind clock_;
+  double t0_;
+};
+
+void set_rate_counters(benchmark::State& st, std::size_t n, std::size_t bytes_per_token,
+                       double ns_token) {
+  const auto tokens = static_cast<double>(st.iterations()) * static_cast<double>(n);
+  st.counters["bytes/s"] = benchmark::Counter(tokens * static_cast<double>(bytes_per_token),
+                                              benchmark::Counter::kIsRate);
+  st.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
+  st.counters["ns/token"] = ns_token;
+}
+
+// The ideal gather of a shape: from this run's ideal benchmark, or measured here when a filter
+// left that benchmark out.
+double ideal_ns_per_token(const shape& s) {
+  auto& m = ns_per_token();
+  if (const auto it = m.find(ideal_name(s)); it != m.end()) return it->second;
+  const auto& t = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  eb::id_stream ids(s.rows, s.n, s.mode);
+  eb::out_buffer out(s.n * s.dim);
+  const eb::timed_op op{[&] { eb::ideal_gather(t, ids.next(), out.data(), s.threads); }, s.threads};
+  const double ns = eb::measure_interleaved({&op, 1}, 0.02, 9)[0] / static_cast<double>(s.n);
+  m[ideal_name(s)] = ns;
+  return ns;
+}
+
+void bm_ideal(benchmark::State& st, shape s) {
+  const auto& t = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  eb::id_stream ids(s.rows, s.n, s.mode);
+  eb::out_buffer out(s.n * s.dim);
+  eb::ideal_gather(t, ids.first(), out.data(), s.threads);
+  if (const auto e = eb::check_rows(embtab::dtype::f32, s.dim, ids.first(), out.span()); !e.empty())
+    return st.SkipWithError(e.c_str());
+  const loop_timer timer(s.threads);
+  for (auto _ : st) {
+    eb::ideal_gather(t, ids.next(), out.data(), s.threads);
+    benchmark::ClobberMemory();
+  }
+  const double ns = timer.ns_per(st.iterations() * s.n);
+  ns_per_token()[ideal_name(s)] = ns;
+  set_rate_counters(st, s.n, 2 * s.dim * sizeof(float), ns);
+  st.counters["of_ideal"] = 1.0;
+}
+
+void bm_lookup(benchmark::State& st, std::string isa, embtab::dtype type, shape s) {
+  if (!embtab::set_isa(isa)) return st.SkipWithError(("ISA " + isa + " not supported").c_str());
+  const auto& t = eb::cached_table(s.rows, s.dim, type);
+  eb::id_stream ids(s.rows, s.n, s.mode);
+  eb::out_buffer out(s.n * s.dim);
+  const embtab::lookup_options options{.threads = s.threads};
+  if (const auto r = embtab::lookup(t, ids.first(), out.span(), options); !r.ok())
+    return st.SkipWithError(r.message().c_str());
+  if (const auto e = eb::check_rows(type, s.dim, ids.first(), out.span()); !e.empty())
+    return st.SkipWithError(e.c_str());
+  const double ideal = ideal_ns_per_token(s);
+  const loop_timer timer(s.threads);
+  for (auto _ : st) {
+    const auto r = embtab::lookup(t, ids.next(), out.span(), options);
+    benchmark::DoNotOptimize(r);
+    benchmark::ClobberMemory();
+  }
+  const double ns = timer.ns_per(st.iterations() * s.n);
+  ns_per_token()[lookup_name(isa, type, s)] = ns;
+  set_rate_counters(st, s.n, eb::bytes_per_token(t), ns);
+  st.counters["of_ideal"] = ideal / ns;
+}
+
+void bm_memcpy(benchmark::State& st, int threads) {
+  static eb::copy_buffers buffers(eb::copy_size());
+  const std::size_t copy_bytes = buffers.bytes();
+  for (auto _ : st) {
+    buffers.copy(threads);
+    benchmark::ClobberMemory();
+  }
+  st.counters["bytes/s"] = benchmark::Counter(
+      static_cast<double>(st.iterations()) * 2.0 * static_cast<double>(copy_bytes),
+      benchmark::Counter::kIsRate);
+}
+
+void bm_onehot(benchmark::State& st, bool blas, shape s) {
+  const auto& t = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  eb::id_stream ids(s.rows, s.n, s.mode);
+  std::vector<float> onehot;
+  eb::out_buffer out(s.n * s.dim);
+  const auto run = [&](std::span<const std::int32_t> w) {
+    if (blas)
+      eb::onehot_blas(t, w, onehot, out.data(), 1);
+    else
+      eb::onehot_naive(t, w, onehot, out.data());
+  };
+  run(ids.first());
+  if (const auto e = eb::check_rows(embtab::dtype::f32, s.dim, ids.first(), out.span()); !e.empty())
+    return st.SkipWithError(e.c_str());
+  // The lookup this replaces: f32, the process's own ISA, same shape.
+  (void)embtab::set_isa(default_isa());
+  const std::string lookup = lookup_name(default_isa(), embtab::dtype::f32, s);
+  double lookup_ns = 0;
+  if (const auto it = ns_per_token().find(lookup); it != ns_per_token().end()) {
+    lookup_ns = it->second;
+  } else {
+    const eb::timed_op op{[&] {
+      benchmark::DoNotOptimize(embtab::lookup(t, ids.next(), out.span(), {.threads = 1}));
+    }};
+    lookup_ns = eb::measure_interleaved({&op, 1}, 0.02, 9)[0] / static_cast<double>(s.n);
+  }
+  ids.rewind();
+  const loop_timer timer(s.threads);
+  for (auto _ : st) {
+    run(ids.next());
+    benchmark::ClobberMemory();
+  }
+  const double ns = timer.ns_per(st.iterations() * s.n);
+  set_rate_counters(st, s.n, 2 * s.dim * sizeof(float), ns);
+  st.counters["lookup_speedup"] = ns / lookup_ns;
+}
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    out.emplace_back(s.substr(0, comma));
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return out;
+}
+
+benchmark::internal::Benchmark* timed(benchmark::internal::Benchmark* b, int threads) {
+  b->Unit(benchmark::kMicrosecond);
+  if (threads > 1) b->MeasureProcessCPUTime()->UseRealTime();
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> isas = {default_isa()};
+  std::vector<int> threads = {1};
+  if (eb::max_threads() > 1) threads.push_back(eb::max_threads());
+  // Take our flags out of argv before Google Benchmark sees it, and put a shorter default
+  // --benchmark_min_time first (a later one on the command line wins): a memory-bound loop is
+  // stable after 0.25 s, and the suite has hundreds of rows.
+  std::vector<char*> args = {argv[0], const_cast<char*>("--benchmark_min_time=0.25")};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.starts_with("--embtab_isa=")) {
+      const auto v = a.substr(13);
+      isas.clear();
+      if (v == "all")
+        for (const auto isa : embtab::supported_isas()) isas.emplace_back(isa);
+      else if (v == "active")
+        isas.push_back(default_isa());
+      else
+        isas = split(v);
+    } else if (a.starts_with("--embtab_threads=")) {
+      threads.clear();
+      for (const auto& t : split(a.substr(17))) threads.push_back(std::atoi(t.c_str()));
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  argv = args.data();
+
+  for (const int k : threads)
+    timed(benchmark::RegisterBenchmark(("memcpy/" + std::to_string(eb::copy_size() >> 20) +
+                                        "MiB/threads:" + std::to_string(k))
+                                           .c_str(),
+                                       bm_memcpy, k),
+          k);
+  for (const std::size_t rows : vocab_sizes)
+    for (const std::size_t dim : dims)
+      for (const std::size_t n : batch_sizes)
+        for (const int k : threads)
+          for (const ids_mode mode : {ids_mode::cold, ids_mode::hot}) {
+            const shape s{rows, dim, n, k, mode};
+            timed(benchmark::RegisterBenchmark(ideal_name(s).c_str(), bm_ideal, s), k);
+            for (const auto& isa : isas)
+              for (const embtab::dtype type : eb::all_dtypes)
+                timed(benchmark::RegisterBenchmark(lookup_name(isa, type, s).c_str(), bm_lookup,
+                                                   isa, type, s),
+                      k);
+          }
+  for (const std::size_t n : onehot_naive_n) {
+    const shape s{onehot_rows, onehot_dim, n, 1, ids_mode::cold};
+    benchmark::RegisterBenchmark(("onehot_naive/" + s.suffix()).c_str(), bm_onehot, false, s)
+        ->Unit(benchmark::kMillisecond);
+  }
+  if (eb::have_blas()) {
+    for (const std::size_t n : onehot_blas_n) {
+      const shape s{onehot_rows, onehot_dim, n, 1, ids_mode::cold};
+      benchmark::RegisterBenchmark(("onehot_blas/" + s.suffix()).c_str(), bm_onehot, true, s)
+          ->Unit(benchmark::kMillisecond);
+    }
+  } else {
+    std::fprintf(stderr, "embtab_bench: onehot_blas skipped: BLAS %s\n", eb::blas_name());
+  }
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("embtab", EMBTAB_VERSION_STRING);
+  benchmark::AddCustomContext("embtab_active_isa", std::string(embtab::active_isa()));
+  benchmark::AddCustomContext("blas", eb::blas_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

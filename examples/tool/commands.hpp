@@ -1,0 +1,15 @@
+// The embtab tool's subcommands. Each lives in its own <name>_command.cpp and registers itself
+// on the app through one function here; main.cpp calls them all. A new subcommand is a new
+// file, one declaration below, one call in main.cpp and one source in CMakeLists.txt.
+// A command that fails throws CLI::RuntimeError(exit_code): main returns that code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace embtab::tool {
+
+// `embtab bench [--out DIR] [--quick] [--threads N]`: times lookups against the ideal gather,
+// memcpy and the one-hot matmul; prints a table, writes results.json, results.md, plot.png.
+void add_bench_command(CLI::App& app);
+
+}  // namespace embtab::tool
