@@ -131,7 +131,12 @@ table::~table() = default;
 table table::allocate(std::size_t rows, std::size_t dim, dtype type) {
   const std::size_t stride = checked_stride(rows, dim, type);
   const std::size_t bytes = rows * stride;
-  auto* p = static_cast<std::byte*>(::operator new(bytes, std::align_val_t{row_alignment}));
+  // The nothrow form, then our own bad_alloc: a sanitizer's throwing operator new aborts on a
+  // size it cannot serve instead of throwing (with allocator_may_return_null=1 the nothrow
+  // form returns null), so this is the one way to keep "throws std::bad_alloc" in every build.
+  auto* p = static_cast<std::byte*>(
+      ::operator new(bytes, std::align_val_t{row_alignment}, std::nothrow));
+  if (p == nullptr) throw std::bad_alloc();
   std::shared_ptr<std::byte> storage(
       p, [](std::byte* q) { ::operator delete(q, std::align_val_t{row_alignment}); });
   // Padding is zero; payload bytes are overwritten by the caller.
@@ -213,9 +218,14 @@ table table::from_rowwise_int8(std::span<const std::uint8_t> packed, std::size_t
 
 table table::random_normal(std::size_t rows, std::size_t dim, std::uint64_t seed, dtype type) {
   (void)checked_stride(rows, dim, type);
-  std::vector<float> weights(rows * dim);
-  detail::torch_normal_fill(weights.data(), weights.size(), seed);
-  return from_f32(weights, rows, dim, type);
+  // rows * dim fits (the stride check bounds it) but its fp32 bytes need not: a huge f16 or
+  // int8 shape must give bad_alloc like any other, not std::vector's length_error.
+  const std::size_t count = rows * dim;
+  if (count > size_max / sizeof(float)) throw std::bad_alloc();
+  const std::unique_ptr<float[]> weights(new (std::nothrow) float[count]);
+  if (weights == nullptr) throw std::bad_alloc();
+  detail::torch_normal_fill(weights.get(), count, seed);
+  return from_f32(std::span<const float>(weights.get(), count), rows, dim, type);
 }
 
 quantization_report measure_quantization(const table& t, std::span<const float> weights) {

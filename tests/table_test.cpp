@@ -1,14 +1,42 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "embtab/embtab.hpp"
 #include "reference.hpp"
+
+// Sanitizer runtimes abort on an allocation they cannot serve, even through the nothrow
+// operator new, unless allocator_may_return_null is set; with it, embtab's documented
+// std::bad_alloc comes through (TableLimits.*). Set here rather than in the environment so
+// the binary behaves the same under ctest, by hand and under qemu.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMBTAB_TEST_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define EMBTAB_TEST_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(EMBTAB_TEST_ASAN)
+#define EMBTAB_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(EMBTAB_TEST_TSAN)
+#define EMBTAB_TEST_TSAN 1
+#endif
+#ifdef EMBTAB_TEST_ASAN
+extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+#endif
+#ifdef EMBTAB_TEST_TSAN
+extern "C" const char* __tsan_default_options() { return "allocator_may_return_null=1"; }
+#endif
 
 namespace {
 
@@ -57,6 +85,102 @@ TEST(Table, RejectsBadShapesNamingTheValues) {
             std::string::npos);
   EXPECT_THROW((void)table::from_f32(w, 4, 4), std::invalid_argument);
   EXPECT_THROW((void)table::from_f32({}, 0, 0), std::invalid_argument);
+}
+
+// Every public way to build a table, for a shape the caller claims. The input spans claim
+// exactly the elements that shape needs but hold one: the checks and the allocation come
+// before any read, so a correct library never touches what is not there.
+struct constructor {
+  std::string name;
+  std::function<table(std::size_t rows, std::size_t dim)> make;
+};
+
+std::vector<constructor> every_constructor() {
+  static const float f = 0.0f;
+  static const std::uint16_t h = 0;
+  static const std::uint8_t b = 0;
+  const auto claimed = [](std::size_t rows, std::size_t per_row) {
+    std::size_t n = 0;
+    return __builtin_mul_overflow(rows, per_row, &n) ? std::size_t{1} : n;
+  };
+  std::vector<constructor> all;
+  for (const dtype type : {dtype::f32, dtype::f16, dtype::bf16, dtype::int8_rowwise}) {
+    const std::string name = embtab::to_string(type);
+    all.push_back({"random_normal/" + name, [type](std::size_t rows, std::size_t dim) {
+                     return table::random_normal(rows, dim, 1, type);
+                   }});
+    if (type == dtype::int8_rowwise) continue;  // from_f32 reads int8 rows before allocating
+    all.push_back({"from_f32/" + name, [=](std::size_t rows, std::size_t dim) {
+                     return table::from_f32(std::span<const float>(&f, claimed(rows, dim)), rows, dim, type);
+                   }});
+  }
+  all.push_back({"from_f16_bits", [=](std::size_t rows, std::size_t dim) {
+                   return table::from_f16_bits(std::span<const std::uint16_t>(&h, claimed(rows, dim)), rows, dim);
+                 }});
+  all.push_back({"from_bf16_bits", [=](std::size_t rows, std::size_t dim) {
+                   return table::from_bf16_bits(std::span<const std::uint16_t>(&h, claimed(rows, dim)), rows, dim);
+                 }});
+  all.push_back({"from_rowwise_int8", [=](std::size_t rows, std::size_t dim) {
+                   return table::from_rowwise_int8(
+                       std::span<const std::uint8_t>(&b, claimed(rows, dim + 8 < dim ? 1 : dim + 8)), rows, dim);
+                 }});
+  return all;
+}
+
+constexpr std::size_t size_max = std::numeric_limits<std::size_t>::max();
+
+std::string outcome(const constructor& c, std::size_t rows, std::size_t dim) {
+  try {
+    (void)c.make(rows, dim);
+  } catch (const std::invalid_argument& e) {
+    return std::string("invalid_argument: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    return "bad_alloc";
+  }
+  return "built";
+}
+
+TEST(TableLimits, OverflowingShapesAreRejectedByEveryConstructor) {
+  // Each shape overflows size_t in rows x dim, in a row's bytes, or in rows x row_stride,
+  // for every dtype (row_stride >= 64 and >= dim x value bytes).
+  const std::pair<std::size_t, std::size_t> shapes[] = {
+      {size_max / 64 + 1, 1},   {std::size_t{1} << 32, std::size_t{1} << 32},
+      {size_max, size_max},     {1, size_max},
+      {1, size_max - 7},        {2, size_max / 2 + 1},
+      {3, size_max / 3},        {size_max / 128 + 1, 100},
+      {std::size_t{1} << 58, 64}};
+  for (const auto& c : every_constructor())
+    for (const auto& [rows, dim] : shapes) {
+      const std::string got = outcome(c, rows, dim);
+      const std::string name = c.name + " " + std::to_string(rows) + " x " + std::to_string(dim);
+      EXPECT_EQ(got.rfind("invalid_argument: embtab::table: ", 0), 0u) << name << ": " << got;
+      EXPECT_TRUE(got.find(" overflows size_t") != std::string::npos ||
+                  got.find(" is too large for a row") != std::string::npos)
+          << name << ": " << got;
+    }
+}
+
+TEST(TableLimits, OverflowMessagesNameTheShape) {
+  const auto all = every_constructor();
+  const constructor& from_f32 = *std::find_if(all.begin(), all.end(), [](const auto& c) { return c.name == "from_f32/f32"; });
+  EXPECT_EQ(outcome(from_f32, size_max / 64 + 1, 1),
+            "invalid_argument: embtab::table: table of " + std::to_string(size_max / 64 + 1) +
+                " x 1 with a row stride of 64 bytes overflows size_t");
+  EXPECT_EQ(outcome(from_f32, 1, size_max),
+            "invalid_argument: embtab::table: dim " + std::to_string(size_max) + " is too large for a row");
+}
+
+TEST(TableLimits, ShapesTooLargeToAllocateThrowBadAlloc) {
+  // Shapes that pass every overflow check, whose bytes (2^60 and up, or the whole address
+  // space) no machine can allocate: each constructor must throw std::bad_alloc, not crash.
+  const std::pair<std::size_t, std::size_t> shapes[] = {
+      {std::size_t{1} << 54, 1},      // 2^54 rows x 64-byte stride = 2^60 bytes
+      {std::size_t{1} << 44, 1000},   // 2^44 x 1024..4032 bytes
+      {1, (size_max - 72) / 4},       // the widest f32 row: rows x dim fit, the bytes do not
+      {size_max / 64, 1}};            // rows x stride = 2^64 - 64
+  for (const auto& c : every_constructor())
+    for (const auto& [rows, dim] : shapes)
+      EXPECT_EQ(outcome(c, rows, dim), "bad_alloc") << c.name << " " << rows << " x " << dim;
 }
 
 TEST(Table, MoveLeavesSourceEmpty) {
