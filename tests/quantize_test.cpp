@@ -84,7 +84,8 @@ TEST_P(StoredTypes, LookupMatchesReferenceBitForBit) {
   std::vector<std::int64_t> ids = {0, 28, 28, 3};
   for (std::int64_t r = 0; r < 29; ++r) ids.push_back((r * 11) % 29);
   for (const int threads : {1, 2}) {
-    const auto out = [&] {
+    // Structured bindings named explicitly: clang 14 cannot capture them implicitly.
+    const auto out = [&, &t = t, dim = dim] {
       std::vector<float> o(ids.size() * dim + 1, -777.0f);
       const auto s = embtab::lookup(t, ids, std::span<float>(o).first(ids.size() * dim), {.threads = threads});
       EXPECT_TRUE(s.ok()) << s.message();
