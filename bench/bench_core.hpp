@@ -28,6 +28,9 @@ namespace embtab::bench {
 // line is the whole change (names, tolerances and ideal come from value_bytes and to_string).
 inline constexpr embtab::dtype all_dtypes[] = {
     embtab::dtype::f32,
+    embtab::dtype::f16,
+    embtab::dtype::bf16,
+    embtab::dtype::int8_rowwise,
 };
 
 // The dtype word used in benchmark names: "f32", "f16", "bf16", "int8" (for int8_rowwise).
