@@ -134,6 +134,19 @@ TEST_P(Lookup, SizeMismatchIsRejectedBeforeAnyWrite) {
   expect_rejected(t, std::vector<std::int64_t>{-1}, dim + 1, errc::size_mismatch);
 }
 
+TEST_P(Lookup, IdsTimesDimOverflowIsASizeMismatch) {
+  // ids.size() * dim overflows size_t: no out can match. The span claims more ids than it
+  // holds; the size check comes first and reads none of them.
+  const std::int64_t one = 0;
+  const std::size_t n = std::numeric_limits<std::size_t>::max() / 4;
+  std::vector<float> out(dim, sentinel);
+  const auto s = embtab::lookup(t, std::span<const std::int64_t>(&one, n), out);
+  EXPECT_EQ(s.code(), errc::size_mismatch);
+  EXPECT_EQ(s.message(), "output holds 33 floats but " + std::to_string(n) +
+                             " ids x dim 33 need more than size_t can count");
+  for (const float x : out) ASSERT_EQ(x, sentinel);
+}
+
 TEST_P(Lookup, NegativeThreadsAreRejected) {
   const std::vector<std::int32_t> ids = {1};
   const auto s = expect_rejected(t, ids, dim, errc::invalid_argument, {.threads = -2});
