@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "tool_errors.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"embtab " EMBTAB_VERSION_STRING
@@ -11,7 +12,10 @@ int main(int argc, char** argv) {
                "embtab"};
   app.set_version_flag("--version", std::string("embtab ") + EMBTAB_VERSION_STRING);
   app.require_subcommand(1);
+  app.failure_message(embtab::tool::one_line_failure);  // before the subcommands inherit it
   embtab::tool::add_bench_command(app);
+  embtab::tool::add_demo_command(app);
+  embtab::tool::add_lookup_command(app);
   if (argc == 1) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
@@ -19,7 +23,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // --help, --version, usage errors, and commands' exit codes
+    return embtab::tool::exit_code(app, e);  // 0 for --help/--version, 2 for usage errors
   }
   return 0;
 }

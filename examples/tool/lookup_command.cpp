@@ -1,0 +1,169 @@
+// `embtab lookup`: torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids)), in
+// C++: the table is table::random_normal(V, D, S, dtype) and the rows are printed as PyTorch
+// prints them.
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <embtab/embtab.hpp>
+#include <vector>
+
+#include "commands.hpp"
+#include "tool_errors.hpp"
+#include "torch_format.hpp"
+
+namespace embtab::tool {
+namespace {
+
+struct lookup_options {
+  std::size_t vocab = 0;
+  std::size_t dim = 0;
+  std::uint64_t seed = 123;
+  std::string dtype = "f32";
+  std::string ids;
+};
+
+const std::map<std::string, embtab::dtype> dtypes{{"f32", embtab::dtype::f32},
+                                                  {"f16", embtab::dtype::f16},
+                                                  {"bf16", embtab::dtype::bf16},
+                                                  {"int8", embtab::dtype::int8_rowwise}};
+
+[[noreturn]] void fail(const std::string& what) { embtab::tool::fail("lookup", what); }
+
+// "2,3,5,1" or "2, 3, 5, 1": int64 ids; an empty list is no ids.
+std::vector<std::int64_t> parse_ids(const std::string& text) {
+  std::vector<std::int64_t> ids;
+  if (text.find_first_not_of(" \t") == std::string::npos) return ids;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    std::string token = text.substr(begin, end - begin);
+    token.erase(0, token.find_first_not_of(" \t"));
+    token.erase(token.find_last_not_of(" \t") + 1);
+    std::int64_t id = 0;
+    const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), id);
+    if (token.empty() || ec != std::errc() || ptr != token.data() + token.size())
+      fail("--ids: '" + token + "' at position " + std::to_string(ids.size()) +
+           (ec == std::errc::result_out_of_range ? " is outside the int64 range"
+                                                 : " is not an integer") +
+           " (expected ids like 2,3,5,1)");
+    ids.push_back(id);
+    if (end == text.size()) return ids;
+    begin = end + 1;
+  }
+}
+
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+// random_normal holds the fp32 weights and the table at once: refuse up front what cannot fit
+// in physical memory (with overcommit the allocation could succeed and the fill be killed).
+void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
+  const std::string shape =
+      std::to_string(vocab) + " x " + std::to_string(dim) + " " + embtab::to_string(type);
+  std::size_t values = 0, weights = 0, table = 0, need = 0;
+  const std::size_t row = dim * embtab::value_bytes(type) + 8 + 63;  // upper bound of a stride
+  if (__builtin_mul_overflow(vocab, dim, &values) ||
+      __builtin_mul_overflow(values, sizeof(float), &weights) ||
+      __builtin_mul_overflow(vocab, row, &table) || __builtin_add_overflow(weights, table, &need))
+    fail("a " + shape + " table is too large: its size overflows 64 bits");
+  const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (phys > 0 && static_cast<double>(need) > phys)
+    fail("a " + shape + " table needs " + gib(static_cast<double>(need)) +
+         " (fp32 weights and the table), more than the " + gib(phys) + " of memory here");
+}
+
+void run_lookup(const lookup_options& opt) {
+  const embtab::dtype type = dtypes.at(opt.dtype);
+  const std::vector<std::int64_t> ids = parse_ids(opt.ids);
+  // The library's own message, before a large table is built for nothing.
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || static_cast<std::uint64_t>(ids[i]) >= opt.vocab)
+      fail(embtab::status::id_out_of_range(ids[i], i, opt.vocab).message());
+  check_memory(opt.vocab, opt.dim, type);
+
+  embtab::table t;
+  try {
+    t = embtab::table::random_normal(opt.vocab, opt.dim, opt.seed, type);
+  } catch (const std::bad_alloc&) {
+    fail("cannot allocate a " + std::to_string(opt.vocab) + " x " + std::to_string(opt.dim) +
+         " table");
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+  std::vector<float> out(ids.size() * opt.dim);
+  if (const auto s = embtab::lookup(t, ids, out); !s.ok()) fail(s.message());
+  const std::size_t shape[] = {ids.size(), opt.dim};
+  std::printf("%s\n", torch_str(out, shape).c_str());
+}
+
+// A positive integer that fits size_t: "0", "-3", "1e3" and "abc" are refused (CLI11 alone
+// would wrap "-3" around to 2^64 - 3).
+const CLI::Validator positive_count(
+    [](std::string& s) -> std::string {
+      std::size_t v = 0;
+      const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || ptr != s.data() + s.size() || v == 0)
+        return "'" + s + "' is not a positive integer";
+      return {};
+    },
+    "POSITIVE");
+
+// What torch.manual_seed accepts: an integer in [-2^63, 2^64); a negative one is taken modulo
+// 2^64 (as torch does, and as CLI11's conversion then does). Without this check CLI11 would
+// clamp 2^64 and above to 2^64 - 1.
+const CLI::Validator torch_seed(
+    [](std::string& s) -> std::string {
+      const char* end = s.data() + s.size();
+      std::uint64_t u = 0;
+      std::int64_t i = 0;
+      if (const auto r = std::from_chars(s.data(), end, u); r.ec == std::errc() && r.ptr == end)
+        return {};
+      if (const auto r = std::from_chars(s.data(), end, i); r.ec == std::errc() && r.ptr == end)
+        return {};
+      return "'" + s + "' is not an integer in [-2^63, 2^64)";
+    },
+    "SEED");
+
+}  // namespace
+
+void add_lookup_command(CLI::App& app) {
+  auto opt = std::make_shared<lookup_options>();
+  auto* cmd = app.add_subcommand(
+      "lookup", "Look ids up in PyTorch's seeded nn.Embedding(V, D) and print them as PyTorch does");
+  cmd->footer(
+      "Prints what  torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids))  prints "
+      "(without grad_fn), digit for digit. For f16, bf16 and int8 the table is stored in that type "
+      "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do) and the "
+      "printed values are the fp32 rows a lookup returns. A bad id or argument: exit status 2, "
+      "one line on stderr, nothing on stdout.");
+  cmd->add_option("--vocab", opt->vocab, "Rows of the table (vocabulary size V)")
+      ->required()
+      ->check(positive_count);
+  cmd->add_option("--dim", opt->dim, "Values per row (embedding dimension D)")
+      ->required()
+      ->check(positive_count);
+  cmd->add_option("--seed", opt->seed,
+                  "torch.manual_seed value (a negative one wraps modulo 2^64, as in torch)")
+      ->check(torch_seed)
+      ->capture_default_str();
+  cmd->add_option("--dtype", opt->dtype, "How the table stores its values")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "int8"}))
+      ->capture_default_str();
+  cmd->add_option("--ids", opt->ids, "Token ids, comma-separated (spaces allowed): 2,3,5,1")
+      ->required();
+  cmd->callback([opt] { run_lookup(*opt); });
+}
+
+}  // namespace embtab::tool
