@@ -14,6 +14,7 @@ try:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 except ImportError:
     sys.exit(3)
 
@@ -48,7 +49,7 @@ def main(src, dst):
     flat = [ax for row in axes for ax in row]
     for ax in flat[len(shapes):]:
         ax.set_visible(False)
-    top = 0.0
+    top, low = 0.0, float("inf")
     for ax, (rows, dim) in zip(flat, shapes):
         rs = [x for x in cold if (x["rows"], x["dim"]) == (rows, dim)]
         ns = sorted({x["n"] for x in rs})
@@ -58,6 +59,7 @@ def main(src, dst):
                     marker="s", markersize=3, linewidth=1.2,
                     label=f"ideal gather (fp32 memcpy per row), {threads_word(t)}")
             top = max([top] + [p[1] for p in ideal])
+            low = min([low] + [p[1] for p in ideal])
             for i, d in enumerate(dtypes):
                 pts = sorted((x["n"], x["gbps"]) for x in rs if x["threads"] == t and x["dtype"] == d)
                 if pts:
@@ -65,11 +67,13 @@ def main(src, dst):
                             linestyle=style, marker="o", markersize=4, linewidth=1.8,
                             label=f"lookup {d}, {threads_word(t)}")
                     top = max([top] + [p[1] for p in pts])
+                    low = min([low] + [p[1] for p in pts])
         mib = r["memcpy"]["bytes"] >> 20
         for m, style in zip(r["memcpy"]["gbps"], STYLES):
             ax.axhline(m["gbps"], color="black", linestyle=style, linewidth=1,
                        label=f"memcpy {mib} MiB, {threads_word(m['threads'])}")
             top = max(top, m["gbps"])
+            low = min(low, m["gbps"])
         ax.set_xscale("log", base=2)
         ax.set_xticks(ns)
         ax.set_xticklabels([str(n) for n in ns])
@@ -80,7 +84,13 @@ def main(src, dst):
         ax.yaxis.set_tick_params(labelleft=True)
     for row in axes:
         row[0].set_ylabel("GB/s (stored row read + fp32 row written)", fontsize=9)
-    flat[0].set_ylim(0, top * 1.08)
+    if top > 8 * low > 0:  # many threads next to one: a linear axis would flatten the 1-thread lines
+        for ax in flat[:len(shapes)]:
+            ax.set_yscale("log", base=2)
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        flat[0].set_ylim(low / 1.3, top * 1.3)
+    else:
+        flat[0].set_ylim(0, top * 1.08)
     fig.suptitle(f"embtab {r['embtab']} ({r['isa']}) on {r['cpu']}, {r['date']}", fontsize=10)
     handles, labels = flat[0].get_legend_handles_labels()
     if len(flat) > len(shapes):  # an empty panel: the legend goes there
