@@ -58,7 +58,10 @@ stored_table make_table(dtype type, std::size_t rows, std::size_t dim, std::uint
   std::normal_distribution<float> normal(0.0f, 0.05f);
   for (std::size_t r = 0; r < rows; ++r) {
     std::uint8_t* row = packed.data() + r * (dim + 8);
-    const float scale = std::fabs(normal(gen)) + 1e-6f, bias = normal(gen) * 40.0f;
+    // Every third row has a bias far below scale's precision and every third a zero bias:
+    // the kernels take their exact double path for the first and a float fma for the others.
+    const float scale = std::fabs(normal(gen)) + 1e-6f;
+    const float bias = r % 3 == 0 ? normal(gen) * 40.0f : r % 3 == 1 ? normal(gen) * 1e-19f : 0.0f;
     for (std::size_t j = 0; j < dim; ++j) {
       row[j] = static_cast<std::uint8_t>(gen());
       expected[r * dim + j] = embtab::ref::dequantize(row[j], scale, bias);
@@ -102,6 +105,22 @@ TEST_P(StoredTypes, LookupMatchesReferenceBitForBit) {
             << isa << " " << embtab::to_string(type) << " id " << ids[i] << " col " << j;
       }
   }
+}
+
+// The rows with a tiny bias are where a float fma alone would be wrong: the test above can
+// only catch a kernel that takes its float path too often if such values exist.
+TEST(StoredTypesSensitivity, TinyBiasRowsHaveValuesWhereFloatFmaDiffers) {
+  std::mt19937 gen(99);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::size_t differing = 0;
+  for (int r = 0; r < 200; ++r) {
+    const float scale = std::fabs(normal(gen)) + 1e-6f, bias = normal(gen) * 1e-19f;
+    for (int c = 0; c < 256; ++c) {
+      const auto code = static_cast<std::uint8_t>(c);
+      differing += std::fma(scale, float(code), bias) != embtab::ref::dequantize(code, scale, bias);
+    }
+  }
+  EXPECT_GT(differing, 0u);
 }
 
 TEST_P(StoredTypes, BadIdsLeaveOutUntouched) {

@@ -22,6 +22,9 @@ constexpr std::size_t step_values = 16;
 
 template <class Arch, dtype Type>
 struct decoder;
+template <class Arch>
+struct int8_fma_decoder;
+bool int8_float_fma_exact(float scale, float bias) noexcept;
 
 // f32: the bits as they are.
 template <class Arch>
@@ -78,7 +81,14 @@ void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexc
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     const std::byte* next =
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
-    copy_row(dec(row, t.stride), next, out + i * dim, dim);
+    const dec d(row, t.stride);
+    if constexpr (Type == dtype::int8_rowwise) {
+      if (int8_float_fma_exact(d.scale, d.bias)) {
+        copy_row(int8_fma_decoder<Arch>(row, t.stride), next, out + i * dim, dim);
+        continue;
+      }
+    }
+    copy_row(d, next, out + i * dim, dim);
   }
 }
 

@@ -3,6 +3,12 @@
 // a float and an 8-bit code is exact in double, so mul + add (SSE2) and fma (AVX2, AVX-512)
 // both round once to double, then once to float: every path gives the same bits.
 //
+// Most rows take a faster float path: when scale * code + bias is exact in double for every
+// code (int8_float_fma_exact), rounding it to double changes nothing, and one float fma (one
+// rounding to float of the exact value) gives the same bits at twice the lanes and without
+// the double conversions. Rows whose bias is tiny next to scale * 255 (or vice versa) keep
+// the double path, where the two differ (see tests/convert_test.cpp).
+//
 // Row layout (see table.hpp): codes at offset 0 (aligned vector loads), scale and bias as
 // fp32 in the row's last 8 bytes.
 #pragma once
@@ -16,6 +22,24 @@
 
 namespace embtab::detail {
 namespace {
+
+// Whether x = scale * c + bias is exactly representable in double for every c in [0, 255].
+// With E(v) the binary exponent of v (-126 for subnormals) and ulp(v) = 2^(E(v) - 23): x is a
+// multiple of 2^(min(Es, Eb) - 23) and |x| < 2^(max(Es + 9, Eb + 1) + 1), so it needs at most
+// max(Es + 9, Eb + 1) - min(Es, Eb) + 24 significant bits; double has 53.
+bool int8_float_fma_exact(float scale, float bias) noexcept {
+  std::uint32_t s_bits, b_bits;
+  std::memcpy(&s_bits, &scale, 4);
+  std::memcpy(&b_bits, &bias, 4);
+  const int es_field = static_cast<int>((s_bits >> 23) & 0xFF);
+  const int eb_field = static_cast<int>((b_bits >> 23) & 0xFF);
+  if (es_field == 0xFF || eb_field == 0xFF) return false;  // inf/NaN: the exact path decides
+  if ((s_bits & 0x7FFFFFFF) == 0 || (b_bits & 0x7FFFFFFF) == 0) return true;  // x = one term
+  const int es = (es_field == 0 ? 1 : es_field) - 127, eb = (eb_field == 0 ? 1 : eb_field) - 127;
+  const int hi = es + 9 > eb + 1 ? es + 9 : eb + 1;
+  const int lo = es < eb ? es : eb;
+  return hi - lo <= 29;
+}
 
 template <class Arch>
 struct int8_base {
@@ -86,6 +110,46 @@ struct decoder<xsimd::sse2, dtype::int8_rowwise> : int8_base<xsimd::sse2> {
     return _mm_movelh_ps(two(c), two(_mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2))));
   }
   batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+
+// The float path (see the top of this file): codes widened to fp32 (exact), one fma.
+template <class Arch>
+struct int8_fma_decoder;
+
+#if defined(__AVX512F__)
+template <>
+struct int8_fma_decoder<xsimd::avx512bw> : int8_base<xsimd::avx512bw> {
+  batch s, b;
+  int8_fma_decoder(const std::byte* r, std::size_t stride) noexcept
+      : int8_base(r, stride), s(scale), b(bias) {}
+  batch load_aligned(std::size_t j) const noexcept {
+    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j)));
+    return xsimd::fma(s, batch(_mm512_cvtepi32_ps(c)), b);
+  }
+  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+template <>
+struct int8_fma_decoder<xsimd::fma3<xsimd::avx2>> : int8_base<xsimd::fma3<xsimd::avx2>> {
+  batch s, b;
+  int8_fma_decoder(const std::byte* r, std::size_t stride) noexcept
+      : int8_base(r, stride), s(scale), b(bias) {}
+  batch load_aligned(std::size_t j) const noexcept {
+    const __m256i c =
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j)));
+    return xsimd::fma(s, batch(_mm256_cvtepi32_ps(c)), b);
+  }
+  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+#endif
+
+// SSE2 has no fma: a float multiply and add would round twice, so it always takes the
+// exact double path.
+template <>
+struct int8_fma_decoder<xsimd::sse2> : decoder<xsimd::sse2, dtype::int8_rowwise> {
+  using decoder::decoder;
 };
 
 }  // namespace
