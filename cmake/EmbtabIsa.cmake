@@ -8,6 +8,6 @@ function(embtab_add_isa_kernels target)
     COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   # GCC 12's -mavx512f implies AVX2 but neither FMA nor F16C.
   set_source_files_properties(${dir}/gather_avx512bw.cpp PROPERTIES
-    COMPILE_OPTIONS "-mavx512f;-mavx512cd;-mavx512dq;-mavx512bw;-mfma;-mf16c;-Wno-maybe-uninitialized")
+    COMPILE_OPTIONS "-mavx512f;-mavx512cd;-mavx512dq;-mavx512bw;-mfma;-mf16c;$<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>")
   # (GCC 12 warns about the deliberately undefined upper lanes of _mm512_castps256_ps512.)
 endfunction()

@@ -54,8 +54,9 @@ class table {
   // or dim is 0, or if rows * row_stride() overflows; std::bad_alloc if the memory cannot be
   // had. Allocates rows * row_stride() bytes.
   //   f16, bf16:     round to nearest even; NaN stays NaN, +-inf stays, f16 overflow gives
-  //                  +-inf: bit-identical to PyTorch's w.half() / w.bfloat16() (a NaN is
-  //                  stored as the canonical quiet NaN of its sign).
+  //                  +-inf: bit-identical to PyTorch's w.half() / w.bfloat16() for every
+  //                  non-NaN value; f16 stores a NaN as 0x7E00 with its sign, bf16 every
+  //                  NaN as 0x7FC0 (PyTorch's portable rule; its AVX2 kernel writes 0xFFFF).
   //   int8_rowwise:  per row min, max, scale = (max - min) / 255, bias = min, and
   //                  code = round_half_even((x - min) * (255 / (max - min + 1e-8f))), all in
   //                  fp32: the bytes of PyTorch's embedding_bag_byte_prepack(w). A row holding
