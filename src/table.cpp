@@ -173,6 +173,13 @@ table table::from_f32(std::span<const float> weights, std::size_t rows, std::siz
       case dtype::int8_rowwise: {
         const auto params =
             detail::quantize_row_int8(src, dim, reinterpret_cast<std::uint8_t*>(row));
+        // A finite row near +-FLT_MAX can still dequantize past it (scale * 255 + bias rounds
+        // up to inf): the table would return inf for a finite weight, so refuse the row.
+        for (std::size_t j = 0; j < dim; ++j)
+          if (std::isinf(detail::dequantize_int8(std::to_integer<std::uint8_t>(row[j]),
+                                                 params.scale, params.bias)))
+            invalid("row " + std::to_string(r) + " dequantizes to inf at column " +
+                    std::to_string(j) + " (values too close to the float limit for int8_rowwise)");
         store_f32(params.scale, row + t.stride_ - int8_trailer);
         store_f32(params.bias, row + t.stride_ - int8_trailer + 4);
         break;
