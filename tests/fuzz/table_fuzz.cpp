@@ -174,8 +174,11 @@ std::string refusal(const std::vector<float>& w, std::size_t rows, std::size_t d
       hi = std::fmax(hi, row[j]);
     }
     if (std::isinf(hi - lo)) return "row " + std::to_string(r) + " spans";
-    // A finite row whose quantized values round past FLT_MAX would read back as inf.
-    const int8_row q = ref_quantize(row, dim);
+  }
+  // Only once every row is finite with a finite range (the check above runs over all rows
+  // first): a row whose quantized values round past FLT_MAX would read back as inf.
+  for (std::size_t r = 0; r < rows; ++r) {
+    const int8_row q = ref_quantize(w.data() + r * dim, dim);
     for (const std::uint8_t c : q.codes)
       if (std::isinf(static_cast<float>(static_cast<double>(q.scale) * c + static_cast<double>(q.bias))))
         return "row " + std::to_string(r) + " dequantizes to inf";
