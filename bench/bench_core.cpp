@@ -37,6 +37,11 @@ std::map<table_key, std::unique_ptr<embtab::table>>& tables() {
   static std::map<table_key, std::unique_ptr<embtab::table>> m;
   return m;
 }
+using view_key = std::tuple<std::size_t, std::size_t, embtab::dtype, std::size_t>;
+std::map<view_key, std::unique_ptr<embtab::table>>& views() {
+  static std::map<view_key, std::unique_ptr<embtab::table>> m;
+  return m;
+}
 std::map<std::size_t, std::shared_ptr<const std::vector<std::int32_t>>>& pools() {
   static std::map<std::size_t, std::shared_ptr<const std::vector<std::int32_t>>> m;
   return m;
@@ -59,11 +64,6 @@ const float* f32_rows(const embtab::table& t) noexcept {
 }
 
 }  // namespace
-
-std::string dtype_name(embtab::dtype type) {
-  const std::string_view name = embtab::to_string(type);
-  return name.starts_with("int8") ? std::string("int8") : std::string(name);
-}
 
 float weight(std::size_t row, std::size_t col) noexcept {
   const std::uint64_t h = splitmix64((static_cast<std::uint64_t>(row) << 32) ^ col);
@@ -90,11 +90,29 @@ const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dty
   return *slot;
 }
 
+const embtab::table& cached_view(std::size_t rows, std::size_t dim, embtab::dtype type,
+                                 std::size_t offset) {
+  auto& slot = views()[{rows, dim, type, offset}];
+  if (slot) return *slot;
+  const embtab::table& owning = cached_table(rows, dim, type);
+  const std::size_t rb = owning.row_bytes();
+  const std::size_t bytes = rows * rb + 64 + offset;
+  std::shared_ptr<std::byte> memory(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)),
+                                    [](std::byte* p) { std::free(p); });
+  if (!memory) throw std::bad_alloc();
+  std::byte* base = memory.get() + offset;
+  for (std::size_t r = 0; r < rows; ++r) std::memcpy(base + r * rb, owning.data() + r * owning.row_stride(), rb);
+  slot = std::make_unique<embtab::table>(embtab::table::wrap(
+      std::span<const std::byte>(base, rows * rb), rows, dim, type, rb, std::move(memory)));
+  return *slot;
+}
+
 bool is_cached(std::size_t rows, std::size_t dim, embtab::dtype type) {
   return tables().contains({rows, dim, type});
 }
 
 void drop_tables() {
+  views().clear();
   tables().clear();
   pools().clear();
 }
@@ -122,13 +140,6 @@ std::size_t bytes_per_token(const embtab::table& t) noexcept {
   return t.row_stride() + t.dim() * sizeof(float);
 }
 
-int team_size(std::size_t out_bytes, std::size_t n, int threads) noexcept {
-  if (threads <= 1 || n < 2 || out_bytes < (std::size_t{256} << 10)) return 1;
-  const std::size_t t =
-      std::min({static_cast<std::size_t>(threads), out_bytes / (std::size_t{128} << 10), n});
-  return static_cast<int>(std::max<std::size_t>(t, 1));
-}
-
 int max_threads() noexcept { return omp_get_max_threads(); }
 
 void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, float* out,
@@ -140,7 +151,7 @@ void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, f
     for (std::size_t i = begin; i < end; ++i)
       std::memcpy(out + i * dim, base + static_cast<std::size_t>(ids[i]) * stride, row_bytes);
   };
-  const int team = team_size(n * row_bytes, n, threads);
+  const int team = embtab::lookup_threads(n, dim, {.threads = std::max(threads, 1)});
   if (team == 1) return copy(0, n);
 #pragma omp parallel num_threads(team)
   {
@@ -241,35 +252,29 @@ const char* blas_name() noexcept {
 }
 #endif
 
-std::string check_rows(embtab::dtype type, std::size_t dim, std::span<const std::int32_t> ids,
+std::string check_rows(const embtab::table& t, std::span<const std::int32_t> ids,
                        std::span<const float> out) {
+  const std::size_t dim = t.dim();
   if (out.size() != ids.size() * dim)
     return "output holds " + std::to_string(out.size()) + " floats";
-  const std::size_t vb = embtab::value_bytes(type);
+  std::vector<float> want(out.size());
+  const std::string isa(embtab::active_isa());
+  (void)embtab::set_isa("scalar");
+  const embtab::status s = embtab::lookup(t, ids, want, {.threads = 1});
+  (void)embtab::set_isa(isa);
+  if (!s.ok()) return "scalar lookup failed: " + s.message();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto r = static_cast<std::size_t>(ids[i]);
-    // Rowwise quantisation: half a step of the row's (max - min) / 255 grid.
-    float lo = 0.0f, hi = 0.0f;
-    if (vb == 1)
-      for (std::size_t c = 0; c < dim; ++c) {
-        lo = std::min(lo, weight(r, c));
-        hi = std::max(hi, weight(r, c));
-      }
     for (std::size_t c = 0; c < dim; ++c) {
-      const float want = weight(r, c), got = out[i * dim + c];
-      bool ok = false;
-      if (vb >= 4) {
-        ok = std::memcmp(&want, &got, sizeof want) == 0;
-      } else if (vb == 2) {  // f16 (with its subnormals) and bf16, round to nearest
-        ok = std::fabs(got - want) <= 0x1p-8f * std::fabs(want) + 0x1p-24f;
-      } else {
-        ok = std::fabs(got - want) <= (hi - lo) / 255.0f * 0.501f + 1e-6f;
-      }
+      const float got = out[i * dim + c];
+      const float expect = t.type() == embtab::dtype::f32 ? weight(r, c) : want[i * dim + c];
+      const bool ok = std::memcmp(&got, &expect, sizeof got) == 0 ||
+                      (std::isnan(got) && std::isnan(expect));
       if (!ok) {
         char line[200];
         std::snprintf(line, sizeof line, "%s row %zu (position %zu) col %zu: got %.9g, want %.9g",
-                      dtype_name(type).c_str(), r, i, c, static_cast<double>(got),
-                      static_cast<double>(want));
+                      embtab::to_string(t.type()), r, i, c, static_cast<double>(got),
+                      static_cast<double>(expect));
         return line;
       }
     }

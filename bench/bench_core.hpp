@@ -24,17 +24,8 @@
 
 namespace embtab::bench {
 
-// Every benchmark loops over this list. When the library gains a dtype, add it here: that
-// line is the whole change (names, tolerances and ideal come from value_bytes and to_string).
-inline constexpr embtab::dtype all_dtypes[] = {
-    embtab::dtype::f32,
-    embtab::dtype::f16,
-    embtab::dtype::bf16,
-    embtab::dtype::int8_rowwise,
-};
-
-// The dtype word used in benchmark names: "f32", "f16", "bf16", "int8" (for int8_rowwise).
-std::string dtype_name(embtab::dtype type);
+// Every benchmark loops over embtab::all_dtypes() (the registry) and names a dtype by
+// embtab::info(type).name: a new dtype shows up here with no change.
 
 // Synthetic weight (row, col): a hash of the position, uniform in [-1, 1) on a 2^-23 grid, so
 // it is exact in fp32 and neighbouring values differ (a wrong row or column shows).
@@ -43,6 +34,11 @@ float weight(std::size_t row, std::size_t col) noexcept;
 // The table rows x dim of `type` holding weight(r, c), built on first use (in parallel) and
 // kept until drop_tables(). The fp32 one is the source of the ideal gather and the one-hot.
 const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type);
+// A view (table::wrap) of the same rows as cached_table(rows, dim, type), packed (stride =
+// row_bytes) in a buffer whose first row starts `offset` bytes past a 64-byte boundary: the
+// layout of a memory-mapped model file. Kept until drop_tables().
+const embtab::table& cached_view(std::size_t rows, std::size_t dim, embtab::dtype type,
+                                 std::size_t offset);
 // Whether cached_table(rows, dim, type) would return without building.
 bool is_cached(std::size_t rows, std::size_t dim, embtab::dtype type = embtab::dtype::f32);
 // Frees every cached table (and id pool).
@@ -98,15 +94,12 @@ class out_buffer {
 // Bytes one looked-up token moves: its stored row (row_stride) read plus dim floats written.
 std::size_t bytes_per_token(const embtab::table& t) noexcept;
 
-// Team size a gather of n rows writing out_bytes uses when asked for `threads`: the library's
-// documented rule (serial below 256 KiB of output, at least 128 KiB per thread), applied to
-// the ideal gather too so both pay the same fork cost.
-int team_size(std::size_t out_bytes, std::size_t n, int threads) noexcept;
 // OpenMP's default team size: "all" threads.
 int max_threads() noexcept;
 
-// The roofline of a lookup: for each id one memcpy of the fp32 row (dim floats) into out.
-// `f32` must be an fp32 table; out holds ids.size() * dim floats.
+// The roofline of a lookup: for each id one memcpy of the fp32 row (dim floats) into out, on
+// the team lookup() would use (embtab::lookup_threads). `f32` must be an fp32 table (owning
+// or a view); out holds ids.size() * dim floats.
 void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, float* out,
                   int threads) noexcept;
 
@@ -140,9 +133,10 @@ bool onehot_blas(const embtab::table& f32, std::span<const std::int32_t> ids,
 bool have_blas() noexcept;
 const char* blas_name() noexcept;
 
-// Empty when out holds rows `ids` of weight() as `type` stores them (bit-exact for f32; within
-// the dtype's rounding otherwise), else one line naming the first wrong value.
-std::string check_rows(embtab::dtype type, std::size_t dim, std::span<const std::int32_t> ids,
+// Empty when out holds rows `ids` of t as the scalar path decodes them (bit for bit, NaN as
+// any NaN) and, for f32 tables, exactly weight(); else one line naming the first wrong value.
+// Any dtype: the scalar codec is the registry's definition of each format.
+std::string check_rows(const embtab::table& t, std::span<const std::int32_t> ids,
                        std::span<const float> out);
 
 // The clock a run on `threads` threads is timed with: the calling thread's CPU time for one

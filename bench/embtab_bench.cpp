@@ -1,5 +1,6 @@
 // embtab_bench: Google Benchmark suite. lookup vs the ideal gather (one memcpy per row) vs the
-// memcpy bandwidth of a large buffer vs the one-hot matmul, for every dtype in all_dtypes.
+// memcpy bandwidth of a large buffer vs the one-hot matmul, for every registered dtype;
+// owning tables vs views at an unaligned offset (alignment/...).
 //
 //   embtab_bench [--embtab_isa=active|all|avx2,sse2,...] [--embtab_threads=1,2,4,...]
 //                [Google Benchmark flags, e.g. --benchmark_filter=lookup/.*/cold]
@@ -12,7 +13,7 @@
 //             ideal copies fp32 rows, so a narrower dtype can exceed 1)
 //   lookup_speedup (one-hot rows) one-hot time / lookup time (f32, cold, 1 thread)
 // Threaded rows use MeasureProcessCPUTime()->UseRealTime(). Each benchmark checks its output
-// against weight() once before timing and skips with the first wrong value on a mismatch.
+// once before timing (eb::check_rows) and skips with the first wrong value on a mismatch.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -73,7 +74,7 @@ std::map<std::string, double>& ns_per_token() {
 
 std::string ideal_name(const shape& s) { return "ideal/" + s.suffix(); }
 std::string lookup_name(std::string_view isa, embtab::dtype type, const shape& s) {
-  return "lookup/" + std::string(isa) + "/" + eb::dtype_name(type) + "/" + s.suffix();
+  return "lookup/" + std::string(isa) + "/" + std::string(embtab::info(type).name) + "/" + s.suffix();
 }
 
 // Times the ranged-for loop on the clock Google Benchmark reports for the run (thread CPU time
@@ -119,7 +120,7 @@ void bm_ideal(benchmark::State& st, shape s) {
   eb::id_stream ids(s.rows, s.n, s.mode);
   eb::out_buffer out(s.n * s.dim);
   eb::ideal_gather(t, ids.first(), out.data(), s.threads);
-  if (const auto e = eb::check_rows(embtab::dtype::f32, s.dim, ids.first(), out.span()); !e.empty())
+  if (const auto e = eb::check_rows(t, ids.first(), out.span()); !e.empty())
     return st.SkipWithError(e.c_str());
   const loop_timer timer(s.threads);
   for (auto _ : st) {
@@ -141,7 +142,7 @@ void bm_lookup(benchmark::State& st, std::string isa, embtab::dtype type, shape 
   const embtab::lookup_options options{.threads = s.threads};
   if (const auto r = embtab::lookup(t, ids.first(), out.span(), options); !r.ok())
     return st.SkipWithError(r.message().c_str());
-  if (const auto e = eb::check_rows(type, s.dim, ids.first(), out.span()); !e.empty())
+  if (const auto e = eb::check_rows(t, ids.first(), out.span()); !e.empty())
     return st.SkipWithError(e.c_str());
   const double ideal = ideal_ns_per_token(s);
   const loop_timer timer(s.threads);
@@ -181,7 +182,7 @@ void bm_onehot(benchmark::State& st, bool blas, shape s) {
       eb::onehot_naive(t, w, onehot, out.data());
   };
   run(ids.first());
-  if (const auto e = eb::check_rows(embtab::dtype::f32, s.dim, ids.first(), out.span()); !e.empty())
+  if (const auto e = eb::check_rows(t, ids.first(), out.span()); !e.empty())
     return st.SkipWithError(e.c_str());
   // The lookup this replaces: f32, the process's own ISA, same shape.
   (void)embtab::set_isa(default_isa());
@@ -204,6 +205,45 @@ void bm_onehot(benchmark::State& st, bool blas, shape s) {
   const double ns = timer.ns_per(st.iterations() * s.n);
   set_rate_counters(st, s.n, 2 * s.dim * sizeof(float), ns);
   st.counters["lookup_speedup"] = ns / lookup_ns;
+}
+
+// Rows at any alignment: an owning (64-byte aligned) fp32 table against a view of the same
+// rows starting `offset` bytes past a 64-byte boundary with stride = row bytes (a
+// memory-mapped file's layout), and the ideal gather (memcpy per row) on both, timed
+// round-robin in one go so the ratios come from the same machine conditions. One iteration;
+// the counters are ns per token and the two ratios (view / owning).
+void bm_alignment(benchmark::State& st, shape s, std::size_t offset) {
+  use_shape(s.rows, s.dim);
+  (void)embtab::set_isa(default_isa());
+  const auto& own = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  const auto& view = eb::cached_view(s.rows, s.dim, embtab::dtype::f32, offset);
+  std::vector<eb::id_stream> ids;
+  std::vector<eb::out_buffer> outs;
+  for (std::size_t k = 0; k < 4; ++k) {
+    ids.emplace_back(s.rows, s.n, s.mode, k, 4);
+    outs.emplace_back(s.n * s.dim);
+  }
+  const embtab::lookup_options options{.threads = s.threads};
+  for (const embtab::table* t : {&own, &view}) {
+    if (const auto r = embtab::lookup(*t, ids[0].first(), outs[0].span(), options); !r.ok())
+      return st.SkipWithError(r.message().c_str());
+    if (const auto e = eb::check_rows(*t, ids[0].first(), outs[0].span()); !e.empty())
+      return st.SkipWithError(e.c_str());
+  }
+  const eb::timed_op ops[] = {
+      {[&] { benchmark::DoNotOptimize(embtab::lookup(own, ids[0].next(), outs[0].span(), options)); }, s.threads},
+      {[&] { benchmark::DoNotOptimize(embtab::lookup(view, ids[1].next(), outs[1].span(), options)); }, s.threads},
+      {[&] { eb::ideal_gather(own, ids[2].next(), outs[2].data(), s.threads); }, s.threads},
+      {[&] { eb::ideal_gather(view, ids[3].next(), outs[3].data(), s.threads); }, s.threads}};
+  std::vector<double> ns;
+  for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
+  const auto per_token = [&](std::size_t i) { return ns[i] / static_cast<double>(s.n); };
+  st.counters["lookup_ns"] = per_token(0);
+  st.counters["view_ns"] = per_token(1);
+  st.counters["ideal_ns"] = per_token(2);
+  st.counters["ideal_view_ns"] = per_token(3);
+  st.counters["view/owning"] = ns[1] / ns[0];
+  st.counters["ideal_view/owning"] = ns[3] / ns[2];
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -268,11 +308,20 @@ int main(int argc, char** argv) {
             const shape s{rows, dim, n, k, mode};
             timed(benchmark::RegisterBenchmark(ideal_name(s).c_str(), bm_ideal, s), k);
             for (const auto& isa : isas)
-              for (const embtab::dtype type : eb::all_dtypes)
+              for (const embtab::dtype type : embtab::all_dtypes())
                 timed(benchmark::RegisterBenchmark(lookup_name(isa, type, s).c_str(), bm_lookup,
                                                    isa, type, s),
                       k);
           }
+  for (const std::size_t dim : {std::size_t{384}, std::size_t{4096}})
+    for (const std::size_t n : {std::size_t{32}, std::size_t{512}})
+      for (const ids_mode mode : {ids_mode::cold, ids_mode::hot}) {
+        const shape s{32000, dim, n, 1, mode};
+        benchmark::RegisterBenchmark(("alignment/f32/offset:24/" + s.suffix()).c_str(),
+                                     bm_alignment, s, std::size_t{24})
+            ->Iterations(1)
+            ->Unit(benchmark::kMillisecond);
+      }
   for (const std::size_t n : onehot_naive_n) {
     const shape s{onehot_rows, onehot_dim, n, 1, ids_mode::cold};
     benchmark::RegisterBenchmark(("onehot_naive/" + s.suffix()).c_str(), bm_onehot, false, s)

@@ -5,22 +5,21 @@
 #include <cstdint>
 #include <string_view>
 
-#include "embtab/table.hpp"
+#include "dtypes/registry.hpp"
 
 namespace embtab::detail {
 
-// What a kernel needs of a table.
+// What a kernel needs of a table (owning or a view: any alignment, any stride).
 struct table_view {
-  const std::byte* data;  // 64-byte aligned
-  std::size_t stride;     // bytes, multiple of 64
+  const std::byte* data;  // row 0
+  std::size_t stride;     // bytes from one row to the next, >= row_bytes
   std::size_t dim;        // values per row
+  std::size_t row_bytes;  // bytes of one stored row, metadata included (the registry's)
 };
 
 // Copies rows ids[0..n) of `t` (already validated) to out[0 .. n * dim), converted to fp32.
 template <class Id>
 using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept;
-
-inline constexpr std::size_t dtype_count = 4;  // f32, f16, bf16, int8_rowwise
 
 struct kernel_set {
   std::string_view name;

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "dispatch.hpp"
@@ -38,23 +39,13 @@ status validate(const table& t, std::span<const Id> ids, std::span<float> out,
   return {};
 }
 
-int team_size(const lookup_options& options, std::size_t n, std::size_t row_out_bytes) noexcept {
-  if (options.threads == 1 || n < 2) return 1;
-  const std::size_t bytes = n * row_out_bytes;
-  if (bytes < parallel_min_bytes) return 1;
-  std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
-  if (options.threads > 0) threads = std::min(threads, static_cast<std::size_t>(options.threads));
-  threads = std::min({threads, bytes / per_thread_min_bytes, n});
-  return static_cast<int>(std::max<std::size_t>(threads, 1));
-}
-
 template <class Id>
 status run(const table& t, std::span<const Id> ids, std::span<float> out,
            const lookup_options& options) noexcept {
   if (const status s = validate(t, ids, out, options); !s.ok()) return s;
   const std::size_t n = ids.size();
   if (n == 0) return {};
-  const detail::table_view view{t.data(), t.row_stride(), t.dim()};
+  const detail::table_view view{t.data(), t.row_stride(), t.dim(), t.row_bytes()};
   const detail::kernel_set& k = detail::active_kernels();
   const auto gather = [&] {
     if constexpr (sizeof(Id) == 4)
@@ -63,7 +54,7 @@ status run(const table& t, std::span<const Id> ids, std::span<float> out,
       return k.gather64[static_cast<std::size_t>(t.type())];
   }();
   const std::size_t dim = t.dim();
-  const int threads = team_size(options, n, dim * sizeof(float));
+  const int threads = lookup_threads(n, dim, options);
   if (threads == 1) {
     gather(view, ids.data(), n, out.data());
     return {};
@@ -80,6 +71,18 @@ status run(const table& t, std::span<const Id> ids, std::span<float> out,
 }
 
 }  // namespace
+
+int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options) noexcept {
+  if (options.threads == 1 || n < 2) return 1;
+  std::size_t bytes = 0;
+  if (__builtin_mul_overflow(n, dim, &bytes) || __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+    bytes = SIZE_MAX;
+  if (bytes < parallel_min_bytes) return 1;
+  std::size_t threads = static_cast<std::size_t>(omp_get_max_threads());
+  if (options.threads > 0) threads = std::min(threads, static_cast<std::size_t>(options.threads));
+  threads = std::min({threads, bytes / per_thread_min_bytes, n});
+  return static_cast<int>(std::max<std::size_t>(threads, 1));
+}
 
 status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
               const lookup_options& options) noexcept {

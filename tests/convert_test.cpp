@@ -1,6 +1,6 @@
 // src/convert.cpp against PyTorch 1.13, bit for bit, through the fixtures written by
 // tests/fixtures/gen_quant_fixtures.py (formats documented there).
-#include "convert.hpp"
+#include "dtypes/convert.hpp"
 #include "quant_fixtures.hpp"
 
 #include <gtest/gtest.h>

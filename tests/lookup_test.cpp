@@ -2,7 +2,10 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <functional>
+#include <random>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -186,67 +189,54 @@ INSTANTIATE_TEST_SUITE_P(Isa, Lookup, ::testing::ValuesIn(embtab::test::isa_name
 // Ids past 2^31 and 2^32 on a table with that many rows. Such a table takes at least
 // 2^32 x 64 bytes (a row is padded to a cache line), far more than a test machine has, so
 // this drives each ISA's kernels (what lookup() calls once the ids are validated) over a
-// sparse mapping of 2^32 + 256 rows of 64 bytes: only the rows under test are written, a few
-// pages in all. Validation compares every id with rows() as uint64 (the out-of-range tests).
+// sparse mapping of 2^32 + 256 rows of (usually) 64 bytes: only the rows under test are
+// written, a few pages in all. Validation compares every id with rows() as uint64 (the out-of-range tests).
 class LargeIds : public embtab::test::isa_test<std::tuple<std::string, embtab::dtype>> {};
 
 TEST_P(LargeIds, KernelsAddressRowsPast32Bits) {
   using embtab::dtype;
   const dtype type = std::get<1>(GetParam());
-  constexpr std::size_t stride = 64, rows = (std::size_t{1} << 32) + 256;
-  // A row of each type that fills its 64 bytes with a vector part and a tail.
-  const std::size_t dim = type == dtype::f32 ? 15 : type == dtype::int8_rowwise ? 53 : 31;
+  constexpr std::size_t rows = (std::size_t{1} << 32) + 256;
+  // The widest row of whole blocks that fits 64 bytes (a vector part and a tail), or one
+  // block for types whose block is larger; the stride is that rounded up to a cache line.
+  const std::size_t block = embtab::info(type).block_values;
+  std::size_t dim = block;
+  while (embtab::ref::stored_row_bytes(type, dim + block).value_or(SIZE_MAX) <= 64) dim += block;
+  const auto rb = embtab::ref::stored_row_bytes(type, dim);
+  ASSERT_TRUE(rb.has_value()) << "no reference for " << embtab::to_string(type);
+  const std::size_t stride = (*rb + 63) / 64 * 64;
   void* map = mmap(nullptr, rows * stride, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (map == MAP_FAILED) GTEST_FAIL() << "cannot reserve " << rows * stride << " bytes of address space";
-  const std::unique_ptr<void, void (*)(void*)> unmap(map, [](void* p) { munmap(p, rows * stride); });
+  const std::unique_ptr<void, std::function<void(void*)>> unmap(map, [=](void* p) { munmap(p, rows * stride); });
   auto* base = static_cast<std::byte*>(map);
 
   const std::vector<std::int64_t> targets = {
       0, 1, (std::int64_t{1} << 31) - 1, std::int64_t{1} << 31, (std::int64_t{1} << 31) + 100,
       (std::int64_t{1} << 32) - 1, std::int64_t{1} << 32, (std::int64_t{1} << 32) + 100,
       static_cast<std::int64_t>(rows) - 1};
-  std::vector<std::vector<float>> want;  // per target row
-  for (const std::int64_t r : targets) {
-    std::byte* row = base + static_cast<std::size_t>(r) * stride;
-    std::vector<float> values(dim);
-    const auto u = static_cast<std::uint64_t>(r);
-    const auto tag = static_cast<std::uint32_t>(u * 2654435761u ^ (u >> 32));  // differs per row
-    for (std::size_t j = 0; j < dim; ++j) {
-      const auto k = static_cast<std::uint32_t>(tag + 977 * j);
-      switch (type) {
-        case dtype::f32: values[j] = static_cast<float>(k % 100000) - 0.5f; std::memcpy(row + 4 * j, &values[j], 4); break;
-        case dtype::f16:
-        case dtype::bf16: {
-          const auto h = static_cast<std::uint16_t>((k & 0x3BFF) | 0x0400);  // finite, normal
-          std::memcpy(row + 2 * j, &h, 2);
-          values[j] = type == dtype::f16 ? embtab::ref::f16_to_f32(h) : embtab::ref::bf16_to_f32(h);
-          break;
-        }
-        case dtype::int8_rowwise: {
-          const float scale = 0.25f + static_cast<float>(tag % 7), bias = -static_cast<float>(tag % 1000);
-          std::memcpy(row + stride - 8, &scale, 4);
-          std::memcpy(row + stride - 4, &bias, 4);
-          const auto code = static_cast<std::uint8_t>(k);
-          std::memcpy(row + j, &code, 1);
-          values[j] = embtab::ref::dequantize(code, scale, bias);
-          break;
-        }
-      }
-    }
-    want.push_back(std::move(values));
+  std::vector<std::vector<float>> want;  // per target row: random contents, different per row
+  std::mt19937 gen(7);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto* row = reinterpret_cast<std::uint8_t*>(base + static_cast<std::size_t>(targets[i]) * stride);
+    ASSERT_TRUE(embtab::ref::random_row(type, dim, gen, i, row));
+    want.push_back(*embtab::ref::decode_row(type, row, dim));
   }
+  const bool nan_exact = embtab::ref::nan_payloads_exact(type);
 
   // Every target, then a long run of them (past the prefetch distance), in both id widths.
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < targets.size(); ++i) order.push_back(i);
   for (std::size_t i = 0; i < 40; ++i) order.push_back((i * 5 + 3) % targets.size());
-  const embtab::detail::table_view view{base, stride, dim};
+  const embtab::detail::table_view view{base, stride, dim, embtab::row_bytes(type, dim)};
   const auto& kernels = embtab::detail::active_kernels();
   const auto check = [&](const std::vector<float>& out, const std::vector<std::size_t>& picked, const char* width) {
     for (std::size_t i = 0; i < picked.size(); ++i)
-      ASSERT_TRUE(same_bits(out.data() + i * dim, want[picked[i]].data(), dim))
-          << width << " id " << targets[picked[i]] << " at position " << i;
+      for (std::size_t j = 0; j < dim; ++j) {
+        const float got = out[i * dim + j], expect = want[picked[i]][j];
+        ASSERT_TRUE(same_bits(&got, &expect, 1) || (!nan_exact && std::isnan(got) && std::isnan(expect)))
+            << width << " id " << targets[picked[i]] << " at position " << i << " col " << j;
+      }
   };
   std::vector<std::int64_t> ids64;
   for (const std::size_t i : order) ids64.push_back(targets[i]);
@@ -268,8 +258,8 @@ TEST_P(LargeIds, KernelsAddressRowsPast32Bits) {
 
 INSTANTIATE_TEST_SUITE_P(Isa, LargeIds,
                          ::testing::Combine(::testing::ValuesIn(embtab::test::isa_names()),
-                                            ::testing::Values(embtab::dtype::f32, embtab::dtype::f16,
-                                                              embtab::dtype::bf16, embtab::dtype::int8_rowwise)),
+                                            ::testing::ValuesIn(embtab::all_dtypes().begin(),
+                                                                embtab::all_dtypes().end())),
                          [](const auto& p) {
                            return std::get<0>(p.param) + "_" + embtab::to_string(std::get<1>(p.param));
                          });

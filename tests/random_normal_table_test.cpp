@@ -1,4 +1,4 @@
-// table::random_normal, the public face of detail::torch_normal_fill: the seed notebook's
+// embtab::torch::random_normal, the public face of detail::torch_normal_fill: the seed notebook's
 // numbers, the same bits as the fill it wraps, and every dtype stored as from_f32 stores it.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "embtab/embtab.hpp"
-#include "random_normal.hpp"
+#include "embtab/torch.hpp"
+#include "torch/random_normal.hpp"
 
 namespace {
 
@@ -31,7 +32,7 @@ TEST(RandomNormalTable, NotebookWeightsToFourDecimals) {
   const char* expected[6][3] = {{"0.3374", "-0.1778", "-0.1690"}, {"0.9178", "1.5810", "1.3010"},
                                 {"1.2753", "-0.2010", "-0.1606"}, {"-0.4015", "0.9666", "-1.1481"},
                                 {"-1.1589", "0.3255", "-0.6315"}, {"-2.8400", "-0.7849", "-1.4096"}};
-  const table t = table::random_normal(6, 3, 123);
+  const table t = embtab::torch::random_normal(6, 3, 123);
   ASSERT_EQ(t.rows(), 6u);
   ASSERT_EQ(t.dim(), 3u);
   ASSERT_EQ(t.type(), dtype::f32);
@@ -63,7 +64,7 @@ TEST(RandomNormalTable, SameBitsAsTorchNormalFill) {
   for (const auto& c : cases) {
     std::vector<float> expected(c.rows * c.dim);
     embtab::detail::torch_normal_fill(expected.data(), expected.size(), c.seed);
-    const std::vector<float> got = all_rows(table::random_normal(c.rows, c.dim, c.seed));
+    const std::vector<float> got = all_rows(embtab::torch::random_normal(c.rows, c.dim, c.seed));
     ASSERT_EQ(got.size(), expected.size());
     EXPECT_EQ(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)), 0) << name(c);
   }
@@ -75,7 +76,7 @@ TEST(RandomNormalTable, OtherDtypesAreFromF32OfTheWeights) {
       std::vector<float> weights(c.rows * c.dim);
       embtab::detail::torch_normal_fill(weights.data(), weights.size(), c.seed);
       const table expected = table::from_f32(weights, c.rows, c.dim, type);
-      const table got = table::random_normal(c.rows, c.dim, c.seed, type);
+      const table got = embtab::torch::random_normal(c.rows, c.dim, c.seed, type);
       const std::string what = name(c) + " " + embtab::to_string(type);
       ASSERT_EQ(got.type(), type) << what;
       ASSERT_EQ(got.rows(), c.rows) << what;
@@ -88,7 +89,7 @@ TEST(RandomNormalTable, OtherDtypesAreFromF32OfTheWeights) {
 }
 
 TEST(RandomNormalTable, DefaultTypeIsF32) {
-  EXPECT_EQ(table::random_normal(2, 8, 5).type(), dtype::f32);
+  EXPECT_EQ(embtab::torch::random_normal(2, 8, 5).type(), dtype::f32);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "random_normal.hpp"
+#include "torch/random_normal.hpp"
 
 #ifndef EMBTAB_FIXTURE_DIR
 #error "EMBTAB_FIXTURE_DIR must name the tests/fixtures folder (a string literal)"
@@ -170,7 +170,7 @@ TEST(RandomNormal, WritesExactlyNumel) {
 // Exhaustive check of the float path's lanes: the uniforms are k * 2^-24 for k < 2^24, so
 // every input of torch_normal_radius and torch_normal_sincos is covered. The reference below
 // follows avx_mathfun.h's log256_ps / sincos256_ps with std::fma exactly where the Debian
-// build fused (see src/random_normal.cpp); it proves the source's double-based fused
+// build fused (see src/torch/random_normal.cpp); it proves the source's double-based fused
 // multiply-adds round correctly for every input they can receive.
 
 float from_bits(std::uint32_t b) { return std::bit_cast<float>(b); }

@@ -1,5 +1,6 @@
-// Plain scalar reference implementations for the tests. Shares no code with src/: if the
-// library and this file agree, two independent readings of the contract agree.
+// Plain scalar reference implementations for the tests. Shares no code with src/ (only the
+// public dtype enum): if the library and this file agree, two independent readings of the
+// contract agree.
 #pragma once
 
 #include <bit>
@@ -10,6 +11,8 @@
 #include <optional>
 #include <random>
 #include <vector>
+
+#include "embtab/dtype.hpp"
 
 namespace embtab::ref {
 
@@ -49,6 +52,79 @@ inline float bf16_to_f32(std::uint16_t b) { return std::bit_cast<float>(std::uin
 inline float dequantize(std::uint8_t code, float scale, float bias) {
   const double exact = static_cast<double>(scale) * code;
   return static_cast<float>(exact + static_cast<double>(bias));
+}
+
+// ---- Stored rows of every dtype, by the formats' definitions (README "Storage types"). ----
+// The conformance suite runs every registered dtype against these; a dtype they do not know
+// makes it fail, so a new dtype needs its reference here.
+
+// Bytes of one stored row of `dim` values, or std::nullopt for a dtype this file does not know.
+inline std::optional<std::size_t> stored_row_bytes(embtab::dtype type, std::size_t dim) {
+  switch (type) {
+    case embtab::dtype::f32: return dim * 4;
+    case embtab::dtype::f16:
+    case embtab::dtype::bf16: return dim * 2;
+    case embtab::dtype::int8_rowwise: return dim + 8;  // codes, fp32 scale, fp32 bias
+  }
+  return std::nullopt;
+}
+
+// Whether lookups must reproduce NaN payloads bit for bit (else any NaN for a NaN).
+inline bool nan_payloads_exact(embtab::dtype type) { return type != embtab::dtype::int8_rowwise; }
+
+inline float load_f32(const std::uint8_t* p) {
+  float x;
+  std::memcpy(&x, p, 4);
+  return x;
+}
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  std::uint16_t x;
+  std::memcpy(&x, p, 2);
+  return x;
+}
+
+// The values of one stored row (stored_row_bytes(type, dim) bytes), or std::nullopt for a dtype this
+// file does not know.
+inline std::optional<std::vector<float>> decode_row(embtab::dtype type, const std::uint8_t* row,
+                                                    std::size_t dim) {
+  std::vector<float> v(dim);
+  switch (type) {
+    case embtab::dtype::f32:
+      for (std::size_t j = 0; j < dim; ++j) v[j] = load_f32(row + 4 * j);
+      return v;
+    case embtab::dtype::f16:
+      for (std::size_t j = 0; j < dim; ++j) v[j] = f16_to_f32(load_u16(row + 2 * j));
+      return v;
+    case embtab::dtype::bf16:
+      for (std::size_t j = 0; j < dim; ++j) v[j] = bf16_to_f32(load_u16(row + 2 * j));
+      return v;
+    case embtab::dtype::int8_rowwise: {
+      const float scale = load_f32(row + dim), bias = load_f32(row + dim + 4);
+      for (std::size_t j = 0; j < dim; ++j) v[j] = dequantize(row[j], scale, bias);
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+// Fills one stored row (stored_row_bytes(type, dim) bytes) with random contents that exercise the
+// format: any bit pattern for f32/f16/bf16 (subnormals, inf, NaN payloads); for int8_rowwise
+// random codes with, by `kind` % 4, an ordinary scale and bias, a bias far below the scale's
+// precision (the kernels' exact double path), a zero bias (their float path), or random bits
+// for both (inf, NaN, subnormal). False for a dtype this file does not know.
+inline bool random_row(embtab::dtype type, std::size_t dim, std::mt19937& gen, std::size_t kind,
+                       std::uint8_t* row) {
+  const auto n = stored_row_bytes(type, dim);
+  if (!n) return false;
+  for (std::size_t b = 0; b < *n; ++b) row[b] = static_cast<std::uint8_t>(gen());
+  if (type == embtab::dtype::int8_rowwise && kind % 4 != 3) {
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    const float scale = std::fabs(normal(gen)) + 1e-6f;
+    const float bias = kind % 4 == 0 ? normal(gen) * 40.0f : kind % 4 == 1 ? normal(gen) * 1e-19f : 0.0f;
+    std::memcpy(row + dim, &scale, 4);
+    std::memcpy(row + dim + 4, &bias, 4);
+  }
+  return true;
 }
 
 // Index of the first id outside [0, rows), or std::nullopt.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "embtab/embtab.hpp"
+#include "embtab/torch.hpp"
 #include "reference.hpp"
 
 // Sanitizer runtimes abort on an allocation they cannot serve, even through the nothrow
@@ -104,12 +105,12 @@ std::vector<constructor> every_constructor() {
     return __builtin_mul_overflow(rows, per_row, &n) ? std::size_t{1} : n;
   };
   std::vector<constructor> all;
-  for (const dtype type : {dtype::f32, dtype::f16, dtype::bf16, dtype::int8_rowwise}) {
+  for (const dtype type : embtab::all_dtypes()) {
     const std::string name = embtab::to_string(type);
     all.push_back({"random_normal/" + name, [type](std::size_t rows, std::size_t dim) {
-                     return table::random_normal(rows, dim, 1, type);
+                     return embtab::torch::random_normal(rows, dim, 1, type);
                    }});
-    if (type == dtype::int8_rowwise) continue;  // from_f32 reads int8 rows before allocating
+    if (type == dtype::int8_rowwise) continue;  // from_f32 checks int8 rows before allocating
     all.push_back({"from_f32/" + name, [=](std::size_t rows, std::size_t dim) {
                      return table::from_f32(std::span<const float>(&f, claimed(rows, dim)), rows, dim, type);
                    }});

@@ -4,8 +4,10 @@
 //   auto t = embtab::table::from_f32(weights, vocab, dim);
 //   std::vector<float> out(ids.size() * dim);
 //   if (auto s = embtab::lookup(t, ids, out); !s.ok()) std::cerr << s.message() << '\n';
+// PyTorch compatibility is a separate library and header: embtab/torch.hpp (embtab::torch_compat).
 #pragma once
 
+#include "embtab/dtype.hpp"
 #include "embtab/isa.hpp"
 #include "embtab/lookup.hpp"
 #include "embtab/status.hpp"

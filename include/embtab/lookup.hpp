@@ -1,6 +1,7 @@
 // embtab/lookup.hpp: gather rows of a table by token id.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -31,5 +32,11 @@ struct lookup_options {
                             const lookup_options& options = {}) noexcept;
 [[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
+
+// The number of threads lookup() runs a call of n ids of a dim-value table on with these
+// options: 1 below 256 KiB of output or when options.threads == 1, otherwise at most
+// options.threads (0: OpenMP's team size), at most n, and at least 128 KiB of output each.
+// The benchmarks call it to give their baselines the same team. Does not allocate.
+int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
 
 }  // namespace embtab

@@ -6,40 +6,29 @@
 #include <memory>
 #include <span>
 
+#include "embtab/dtype.hpp"
+
 namespace embtab {
 
-// How a table stores its rows. Lookups always produce fp32.
-enum class dtype : std::uint8_t {
-  f32,           // 4 bytes per value; lookup copies the bits
-  f16,           // IEEE binary16, 2 bytes; lookup widens exactly
-  bf16,          // bfloat16 (top half of an fp32), 2 bytes; lookup widens exactly
-  int8_rowwise,  // per row: uint8 codes + fp32 scale and bias (FBGEMM 8-bit rowwise);
-                 // lookup returns float(double(scale) * code + double(bias))
-};
-
-// Bytes one value of `type` takes in a row (payload only, without per-row metadata).
-std::size_t value_bytes(dtype type) noexcept;
-// "f32", "f16", "bf16", "int8_rowwise"; "unknown" for other values.
-const char* to_string(dtype type) noexcept;
-
-// Row-major table of rows() x dim() values of type().
+// Row-major table of rows() x dim() values of type(). Two kinds, one type:
 //
-// Layout: the base address is 64-byte aligned and every row starts row_stride() bytes after
-// the previous one; row_stride() is the row's bytes rounded up to a multiple of 64, so a row
-// never shares a cache line with its neighbour and SIMD loads of a whole line stay inside
-// the table. Padding bytes are zero.
-//   f32, f16, bf16: the dim values from offset 0.
-//   int8_rowwise:   dim uint8 codes from offset 0, then padding, then the row's fp32 scale
-//                   and fp32 bias (little-endian) in the last 8 bytes of the stride
-//                   (row_stride() = dim + 8 rounded up to 64). Codes first keep every vector
-//                   load of codes aligned; scale and bias at a fixed 8-byte-aligned place
-//                   are one load, never split across lines (unlike the packed format's
-//                   unaligned trailer, PyTorch #53300).
+// Owning tables (from_f32, from_*_bits, from_rowwise_int8, copy): embtab allocated the rows.
+//   data() is 64-byte aligned and row_stride() is row_bytes() rounded up to a multiple of 64,
+//   so a row never shares a cache line with its neighbour; the padding bytes are zero.
+// Views (wrap): rows that someone else owns (a memory-mapped model file, a runtime's buffer),
+//   read in place. data() and row_stride() are what the caller gave: any alignment, any
+//   stride >= row_bytes(). Lookups run the same kernels at full speed on both kinds.
+//
+// Row layout, the same for both kinds and defined by the registry (dtype.hpp): row r starts
+// at data() + r * row_stride() and holds row_bytes() bytes:
+//   f32, f16, bf16: the dim values, little-endian.
+//   int8_rowwise:   dim uint8 codes, then the fp32 scale and the fp32 bias (little-endian) at
+//                   byte offsets dim and dim + 4: exactly a row of PyTorch's
+//                   embedding_bag_byte_prepack output, so wrap() reads that without a copy.
 //
 // A table is immutable after construction, so any number of threads may look up from it at
-// once. It is movable, not copyable; a moved-from table has rows() == 0.
-// Storage is reference-counted internally so that later versions can view memory owned by
-// someone else (e.g. a memory-mapped model file) through the same type.
+// once. It is movable, not copyable (copy() makes an owning copy); a moved-from table has
+// rows() == 0. The memory is reference-counted: a view keeps its `owner` alive.
 class table {
  public:
   table() noexcept = default;
@@ -49,10 +38,11 @@ class table {
   table& operator=(const table&) = delete;
   ~table();
 
-  // Copies row-major fp32 weights (rows x dim) into 64-byte-aligned rows, converted to `type`.
+  // Copies row-major fp32 weights (rows x dim) into an owning table, converted to `type`.
   // Throws std::invalid_argument (naming the values) if weights.size() != rows * dim, if rows
-  // or dim is 0, or if rows * row_stride() overflows; std::bad_alloc if the memory cannot be
-  // had. Allocates rows * row_stride() bytes.
+  // or dim is 0, if `type` is not registered or cannot be made from fp32, if dim is not a
+  // multiple of the type's block, or if rows * row_stride() overflows; std::bad_alloc if the
+  // memory cannot be had. Allocates rows * row_stride() bytes.
   //   f16, bf16:     round to nearest even; NaN stays NaN, +-inf stays, f16 overflow gives
   //                  +-inf: bit-identical to PyTorch's w.half() / w.bfloat16() for every
   //                  non-NaN value; f16 stores a NaN as 0x7E00 with its sign, bf16 every
@@ -60,56 +50,84 @@ class table {
   //   int8_rowwise:  per row min, max, scale = (max - min) / 255, bias = min, and
   //                  code = round_half_even((x - min) * (255 / (max - min + 1e-8f))), all in
   //                  fp32: the bytes of PyTorch's embedding_bag_byte_prepack(w). A row holding
-  //                  NaN or inf throws std::invalid_argument naming the row.
+  //                  NaN or inf, or one whose values would dequantize past the float range,
+  //                  throws std::invalid_argument naming the row; every row is checked for
+  //                  NaN/inf and range before anything is allocated.
   static table from_f32(std::span<const float> weights, std::size_t rows, std::size_t dim,
                         dtype type = dtype::f32);
 
-  // Tables from half-precision bits (rows x dim, row-major), stored as they are: no
+  // Owning tables from half-precision bits (rows x dim, row-major), stored as they are: no
   // re-rounding. Same shape checks and exceptions as from_f32.
   static table from_f16_bits(std::span<const std::uint16_t> bits, std::size_t rows,
                              std::size_t dim);
   static table from_bf16_bits(std::span<const std::uint16_t> bits, std::size_t rows,
                               std::size_t dim);
 
-  // A table from PyTorch/FBGEMM packed 8-bit rows (the output of
+  // An owning table from PyTorch/FBGEMM packed 8-bit rows (the output of
   // torch.ops.quantized.embedding_bag_byte_prepack): rows x (dim + 8) bytes, each row dim
   // codes then fp32 scale and fp32 bias, little-endian, any alignment. Codes, scale and bias
   // are kept as they are. Throws std::invalid_argument if packed.size() != rows * (dim + 8)
-  // or the shape is invalid.
+  // or the shape is invalid. (wrap(std::as_bytes(packed), rows, dim, dtype::int8_rowwise)
+  // reads the same rows without a copy.)
   static table from_rowwise_int8(std::span<const std::uint8_t> packed, std::size_t rows,
                                  std::size_t dim);
 
-  // The weights of torch.manual_seed(seed); torch.nn.Embedding(rows, dim).weight (float32,
-  // CPU), then stored as `type` (converted like from_f32). Bit-identical to PyTorch's CPU
-  // result on x86-64 with AVX2 (what AVX-512 machines run too), for every shape and seed.
-  static table random_normal(std::size_t rows, std::size_t dim, std::uint64_t seed,
-                             dtype type = dtype::f32);
+  // A view of rows that someone else owns: no copy, any alignment. memory holds the rows:
+  // row r starts at memory.data() + r * row_stride and holds row_bytes(type, dim) bytes in the
+  // layout above; row_stride 0 means packed (= row_bytes(type, dim)). Only bytes inside those
+  // rows are ever read. `owner` (may be null) is kept alive as long as the table or any table
+  // sharing its memory lives; without one, the caller keeps memory alive and unchanged.
+  // Throws std::invalid_argument (naming the numbers) if rows or dim is 0, if `type` is not
+  // registered, if dim is not a multiple of the type's block, if row_stride < row_bytes, or
+  // if memory.size() < (rows - 1) * row_stride + row_bytes. Does not allocate, apart from the
+  // owner's reference count.
+  static table wrap(std::span<const std::byte> memory, std::size_t rows, std::size_t dim,
+                    dtype type, std::size_t row_stride = 0,
+                    std::shared_ptr<const void> owner = nullptr);
+
+  // An owning copy of this table (64-byte aligned, padded rows), the same values bit for
+  // bit. Throws std::bad_alloc if the memory cannot be had; an empty table copies to an
+  // empty table.
+  table copy() const;
+
+  // The row_stride() an owning table of this shape has: row_bytes(type, dim) rounded up to a
+  // multiple of 64. Throws std::invalid_argument as from_f32 does for an invalid shape,
+  // including rows * stride overflowing size_t. The one definition of the owning layout.
+  static std::size_t owning_stride(std::size_t rows, std::size_t dim, dtype type);
 
   std::size_t rows() const noexcept { return rows_; }
   std::size_t dim() const noexcept { return dim_; }
   dtype type() const noexcept { return type_; }
-  // Bytes from one row to the next: a multiple of 64.
+  // False for views made by wrap(); true for every other non-empty table.
+  bool owns_memory() const noexcept { return owns_; }
+  // Bytes of one stored row: row_bytes(type(), dim()).
+  std::size_t row_bytes() const noexcept { return row_bytes_; }
+  // Bytes from one row to the next: a multiple of 64 for owning tables; as given to wrap().
   std::size_t row_stride() const noexcept { return stride_; }
-  // First byte of row 0: 64-byte aligned. nullptr for an empty (default or moved-from) table.
+  // First byte of row 0: 64-byte aligned for owning tables, any address for views. nullptr
+  // for an empty (default or moved-from) table.
   const std::byte* data() const noexcept { return data_; }
-  // Memory held by the table: rows() * row_stride() bytes.
-  std::size_t bytes() const noexcept { return rows_ * stride_; }
+  // Bytes the rows span: rows() * row_stride() for owning tables (what they hold),
+  // (rows() - 1) * row_stride() + row_bytes() for views (what they read); 0 when empty.
+  std::size_t bytes() const noexcept;
 
  private:
-  table(std::shared_ptr<std::byte> storage, std::size_t rows, std::size_t dim, dtype type,
-        std::size_t stride) noexcept;
-  // An allocated, zeroed-padding table of this shape whose rows the caller fills.
+  table(std::shared_ptr<const void> owner, const std::byte* data, std::size_t rows,
+        std::size_t dim, dtype type, std::size_t stride, bool owns) noexcept;
+  // An owning, zero-padded table of this shape whose rows the caller fills.
   static table allocate(std::size_t rows, std::size_t dim, dtype type);
-  std::byte* mutable_row(std::size_t r) noexcept { return storage_.get() + r * stride_; }
-  static table from_half_bits(std::span<const std::uint16_t> bits, std::size_t rows,
-                              std::size_t dim, dtype type);
+  std::byte* mutable_row(std::size_t r) noexcept {
+    return const_cast<std::byte*>(data_) + r * stride_;
+  }
 
-  std::shared_ptr<std::byte> storage_;  // keeps data_ alive
+  std::shared_ptr<const void> owner_;  // keeps data_ alive
   const std::byte* data_ = nullptr;
   std::size_t rows_ = 0;
   std::size_t dim_ = 0;
+  std::size_t row_bytes_ = 0;
   std::size_t stride_ = 0;
   dtype type_ = dtype::f32;
+  bool owns_ = false;
 };
 
 // How much a quantized or half-precision table lost against the fp32 weights it came from.

@@ -3,16 +3,20 @@
 // Arch or in an anonymous namespace, so no function compiled with one ISA's flags can be
 // picked by the linker for another's callers.
 //
-// A kernel is the loop below plus a decoder (one per dtype, in <dtype>-inl.hpp) that turns
-// stored values into fp32 batches.
+// A kernel is the loop below plus a decoder (one per dtype and ISA, decode_<dtype>-inl.hpp)
+// that turns stored values into fp32 batches. A dtype without a decoder for some ISA still
+// works there: its rows go through the scalar codec (codec_of, compiled for the baseline).
 #pragma once
 
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "../dispatch.hpp"
+#include "../dtypes/codec.hpp"
+#include "prefetch-inl.hpp"
 
 namespace embtab::detail {
 namespace {
@@ -20,53 +24,45 @@ namespace {
 // Values handled per step: one 64-byte line of fp32 output.
 constexpr std::size_t step_values = 16;
 
+// decoder<Arch, Type>: a SIMD decoder of one row, specialised in decode_<dtype>-inl.hpp as
+//   using batch = xsimd::batch<float, Arch>;
+//   decoder(const std::byte* row, std::size_t dim) noexcept;  // row: any alignment
+//   batch load(std::size_t j) const noexcept;   // values j .. j + batch::size, j + size <= dim
+//   float at(std::size_t j) const noexcept;     // value j (the tail of rows shorter than a batch)
+// and optionally a static visit(row, dim, f) that calls f with the decoder to use for this
+// row (int8_rowwise picks its float or double path per row). No specialisation: no SIMD.
 template <class Arch, dtype Type>
-struct decoder;
-template <class Arch>
-struct int8_fma_decoder;
-bool int8_float_fma_exact(float scale, float bias) noexcept;
+struct decoder {};
 
-// f32: the bits as they are.
-template <class Arch>
-struct decoder<Arch, dtype::f32> {
-  using batch = xsimd::batch<float, Arch>;
-  static constexpr std::size_t value_bytes = 4;
-  const float* row;
-  decoder(const std::byte* r, std::size_t /*stride*/) noexcept
-      : row(reinterpret_cast<const float*>(r)) {}
-  // j is a multiple of batch::size: the row is 64-byte aligned.
-  batch load_aligned(std::size_t j) const noexcept { return batch::load_aligned(row + j); }
-  batch load_unaligned(std::size_t j) const noexcept { return batch::load_unaligned(row + j); }
-  float at(std::size_t j) const noexcept { return row[j]; }
-};
+template <class Dec>
+concept simd_decoder = requires { typename Dec::batch; };
 
-// How many rows ahead to prefetch: far enough that ~4 KiB of upcoming rows are in flight,
-// so short rows (d = 768 fp32 is 3 KiB) still hide DRAM latency; long rows need one.
-inline std::size_t prefetch_distance(std::size_t row_bytes) noexcept {
-  const std::size_t d = (4096 + row_bytes - 1) / row_bytes;
-  return d < 1 ? 1 : (d > 16 ? 16 : d);
+template <class Dec, class F>
+inline void visit(const std::byte* row, std::size_t dim, F&& f) noexcept {
+  if constexpr (requires { Dec::visit(row, dim, f); })
+    Dec::visit(row, dim, std::forward<F>(f));
+  else
+    f(Dec(row, dim));
 }
 
-// Decodes one row into dst (any alignment), prefetching `next` (another row, or null) one
-// line per line of this row, so the prefetches spread over the copy instead of bursting.
+// Decodes one row into dst (any alignment), prefetching the next row a line at a time.
 template <class Decoder>
-inline void copy_row(const Decoder& src, const std::byte* next, float* dst,
+inline void copy_row(const Decoder& src, row_prefetch& prefetch, float* dst,
                      std::size_t dim) noexcept {
   using batch = typename Decoder::batch;
   constexpr std::size_t w = batch::size;
   std::size_t j = 0;
   for (; j + step_values <= dim; j += step_values) {
-    if (next != nullptr) __builtin_prefetch(next + j * Decoder::value_bytes, 0, 3);
-    for (std::size_t k = 0; k < step_values; k += w)
-      src.load_aligned(j + k).store_unaligned(dst + j + k);
+    prefetch.step();
+    for (std::size_t k = 0; k < step_values; k += w) src.load(j + k).store_unaligned(dst + j + k);
   }
+  prefetch.finish();
   if (j == dim) return;
-  if (next != nullptr) __builtin_prefetch(next + j * Decoder::value_bytes, 0, 3);
-  for (; j + w <= dim; j += w) src.load_aligned(j).store_unaligned(dst + j);
+  for (; j + w <= dim; j += w) src.load(j).store_unaligned(dst + j);
   if (j == dim) return;
   if (dim >= w) {
     // Overlap the last full batch with what is already written: same values, no mask.
-    src.load_unaligned(dim - w).store_unaligned(dst + dim - w);
+    src.load(dim - w).store_unaligned(dst + dim - w);
   } else {
     for (; j < dim; ++j) dst[j] = src.at(j);
   }
@@ -76,31 +72,34 @@ template <class Arch, dtype Type, class Id>
 void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept {
   using dec = decoder<Arch, Type>;
   const std::size_t dim = t.dim;
-  const std::size_t ahead = prefetch_distance(dim * dec::value_bytes);
+  const std::size_t ahead = prefetch_distance(t.row_bytes);
+  const std::size_t steps = (dim + step_values - 1) / step_values;
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     const std::byte* next =
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
-    const dec d(row, t.stride);
-    if constexpr (Type == dtype::int8_rowwise) {
-      if (int8_float_fma_exact(d.scale, d.bias)) {
-        copy_row(int8_fma_decoder<Arch>(row, t.stride), next, out + i * dim, dim);
-        continue;
-      }
+    row_prefetch prefetch(next, t.row_bytes, steps);
+    float* dst = out + i * dim;
+    if constexpr (simd_decoder<dec>) {
+      visit<dec>(row, dim, [&](const auto& d) { copy_row(d, prefetch, dst, dim); });
+    } else {
+      prefetch.finish();
+      codec_of(Type).decode(row, dim, dst);
     }
-    copy_row(d, next, out + i * dim, dim);
   }
 }
 
+template <class Arch, std::size_t... I>
+constexpr kernel_set make_kernel_set(std::string_view name, std::index_sequence<I...>) noexcept {
+  return kernel_set{name,
+                    {&gather<Arch, registry[I].type, std::int32_t>...},
+                    {&gather<Arch, registry[I].type, std::int64_t>...}};
+}
+
+// The kernel set of one ISA: a gather for every registered dtype and both id widths.
 template <class Arch>
 constexpr kernel_set make_kernel_set(std::string_view name) noexcept {
-  return kernel_set{name,
-                    {&gather<Arch, dtype::f32, std::int32_t>, &gather<Arch, dtype::f16, std::int32_t>,
-                     &gather<Arch, dtype::bf16, std::int32_t>,
-                     &gather<Arch, dtype::int8_rowwise, std::int32_t>},
-                    {&gather<Arch, dtype::f32, std::int64_t>, &gather<Arch, dtype::f16, std::int64_t>,
-                     &gather<Arch, dtype::bf16, std::int64_t>,
-                     &gather<Arch, dtype::int8_rowwise, std::int64_t>}};
+  return make_kernel_set<Arch>(name, std::make_index_sequence<dtype_count>());
 }
 
 }  // namespace

@@ -1,8 +1,5 @@
 // The avx512bw kernel set. Built with this ISA's flags (cmake/EmbtabIsa.cmake); nothing else here.
-#include "bf16-inl.hpp"
-#include "f16-inl.hpp"
-#include "gather-inl.hpp"
-#include "int8_rowwise-inl.hpp"
+#include "decoders-inl.hpp"
 
 namespace embtab::detail {
 const kernel_set k_avx512bw = make_kernel_set<xsimd::avx512bw>("avx512bw");

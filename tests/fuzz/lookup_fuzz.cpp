@@ -1,13 +1,14 @@
-// libFuzzer harness for lookup(): a table of any dtype built from arbitrary stored bits (f32
-// bits, f16/bf16 bits, packed int8 rows with any scale and bias), any ids (negative, huge,
-// INT64 extremes, duplicates, int32 or int64), any out size and alignment, any thread count,
-// on every ISA this CPU runs. Each call must either match tests/reference.hpp bit for bit
+// libFuzzer harness for lookup(): a table of any registered dtype over arbitrary stored bytes
+// (a view at any offset and stride, or an owning copy), any ids (negative, huge, INT64
+// extremes, duplicates, int32 or int64), any out size and alignment, any thread count, on
+// every ISA this CPU runs. Each call must either match tests/reference.hpp bit for bit
 // (int8: NaN matches any NaN) and write nothing outside out, or fail with exactly the status
 // the contract names and leave every byte of the buffer around and inside out unchanged.
 #include <cinttypes>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,88 +33,76 @@ struct subject {
   table t;
   std::vector<float> want;  // rows x dim: what each stored value must look up as
   bool nan_is_nan = false;  // int8: NaN payloads of scale * code + bias are not specified
+  std::unique_ptr<std::uint8_t[]> memory;  // a view's rows: exactly the bytes it may read
 };
 
-std::size_t pick_dim(FuzzedDataProvider& in) {
+std::size_t pick_dim(FuzzedDataProvider& in, std::size_t block) {
   static constexpr std::size_t wide[] = {127, 128, 129, 255, 256, 257, 1000, 1023, 1024, 4097};
+  if (block > 1) return block * in.ConsumeIntegralInRange<std::size_t>(1, 17);
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) return in.PickValueInArray(wide);
   return in.ConsumeIntegralInRange<std::size_t>(1, 70);
 }
 
-float load_f32(const std::uint8_t* p) {
-  float x;
-  std::memcpy(&x, p, 4);
-  return x;
-}
-
-// Builds the table, or checks that a wrong element count is refused; nullopt then.
+// A table of any registered dtype over arbitrary stored bytes: a view (table::wrap) at any
+// offset and stride, in a heap block of exactly the bytes it may read (ASan catches a read
+// past them), or an owning copy of one. Now and then the caller passes a byte too few, which
+// must be refused; nullopt then.
 std::optional<subject> build(FuzzedDataProvider& in) {
-  const auto type = static_cast<dtype>(in.ConsumeIntegralInRange<int>(0, 3));
+  const auto types = embtab::all_dtypes();
+  const dtype type = types[in.ConsumeIntegralInRange<std::size_t>(0, types.size() - 1)];
   const std::size_t rows = in.ConsumeIntegralInRange<std::size_t>(1, 64);
-  const std::size_t dim = pick_dim(in);
-  // Now and then the caller passes one element too few or too many.
-  const int count_error = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? (in.ConsumeBool() ? 1 : -1) : 0;
-  const std::size_t per_row = type == dtype::int8_rowwise ? dim + 8 : dim;
-  const std::size_t elems = rows * per_row + static_cast<std::size_t>(count_error);
-  const std::size_t bytes = elems * (type == dtype::f32 ? 4 : type == dtype::int8_rowwise ? 1 : 2);
-  const std::vector<std::uint8_t> payload = consume_payload(in, bytes);
+  const std::size_t dim = pick_dim(in, embtab::info(type).block_values);
+  const auto rb = embtab::ref::stored_row_bytes(type, dim);
+  FUZZ_CHECK(rb.has_value(), "tests/reference.hpp has no reference for %s", embtab::to_string(type));
+  const std::size_t stride = *rb + (in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<std::size_t>(0, 70));
+  const std::size_t offset = in.ConsumeIntegralInRange<std::size_t>(0, 63);
+  const bool short_by_one = in.ConsumeIntegralInRange<int>(0, 15) == 0;
+  const bool owning = in.ConsumeBool();
+  const std::size_t span_bytes = (rows - 1) * stride + *rb - (short_by_one ? 1 : 0);
+  const std::vector<std::uint8_t> payload = consume_payload(in, span_bytes);
 
   subject s;
-  s.want.resize(rows * dim);
+  s.memory.reset(new std::uint8_t[offset + span_bytes + 1]);  // never empty
+  std::memcpy(s.memory.get() + offset, payload.data(), span_bytes);
+  const std::span<const std::byte> memory(reinterpret_cast<const std::byte*>(s.memory.get()) + offset, span_bytes);
   try {
-    switch (type) {
-      case dtype::f32: {
-        std::vector<float> w(elems);
-        if (bytes > 0) std::memcpy(w.data(), payload.data(), bytes);
-        s.t = table::from_f32(w, rows, dim, dtype::f32);
-        std::memcpy(s.want.data(), w.data(), s.want.size() * 4);
-        break;
-      }
-      case dtype::f16:
-      case dtype::bf16: {
-        std::vector<std::uint16_t> bits(elems);
-        if (bytes > 0) std::memcpy(bits.data(), payload.data(), bytes);
-        s.t = type == dtype::f16 ? table::from_f16_bits(bits, rows, dim) : table::from_bf16_bits(bits, rows, dim);
-        for (std::size_t i = 0; i < s.want.size(); ++i)
-          s.want[i] = type == dtype::f16 ? embtab::ref::f16_to_f32(bits[i]) : embtab::ref::bf16_to_f32(bits[i]);
-        break;
-      }
-      case dtype::int8_rowwise: {
-        s.t = table::from_rowwise_int8(payload, rows, dim);
-        s.nan_is_nan = true;
-        for (std::size_t r = 0; r < rows; ++r) {
-          const std::uint8_t* row = payload.data() + r * (dim + 8);
-          const float scale = load_f32(row + dim), bias = load_f32(row + dim + 4);
-          for (std::size_t j = 0; j < dim; ++j) s.want[r * dim + j] = embtab::ref::dequantize(row[j], scale, bias);
-        }
-        break;
-      }
-    }
+    s.t = table::wrap(memory, rows, dim, type, stride == *rb && in.ConsumeBool() ? 0 : stride);
   } catch (const std::invalid_argument& e) {
-    FUZZ_CHECK(count_error != 0, "%zu x %zu %s refused: %s", rows, dim, embtab::to_string(type), e.what());
-    FUZZ_CHECK(std::strncmp(e.what(), "embtab::table: ", 15) == 0, "message: %s", e.what());
+    FUZZ_CHECK(short_by_one, "%zu x %zu %s (stride %zu) refused: %s", rows, dim, embtab::to_string(type), stride,
+               e.what());
+    FUZZ_CHECK(std::strncmp(e.what(), "embtab::table: memory holds ", 28) == 0, "message: %s", e.what());
     return std::nullopt;
   }
-  FUZZ_CHECK(count_error == 0, "%zu elements accepted for %zu x %zu", elems, rows, dim);
-
-  // The layout contract of table.hpp.
-  const table& t = s.t;
-  FUZZ_CHECK(t.rows() == rows && t.dim() == dim && t.type() == type, "shape");
-  FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0, "data() not 64-byte aligned");
-  const std::size_t used = dim * embtab::value_bytes(type) + (type == dtype::int8_rowwise ? 8 : 0);
-  FUZZ_CHECK(t.row_stride() % 64 == 0 && t.row_stride() >= used && t.row_stride() < used + 64,
-             "stride %zu for %zu bytes", t.row_stride(), used);
-  FUZZ_CHECK(t.bytes() == rows * t.row_stride(), "bytes");
+  FUZZ_CHECK(!short_by_one, "%zu bytes accepted for %zu x %zu %s, stride %zu", span_bytes, rows, dim,
+             embtab::to_string(type), stride);
+  FUZZ_CHECK(!s.t.owns_memory() && s.t.data() == memory.data() && s.t.row_stride() == stride &&
+                 s.t.row_bytes() == *rb && s.t.bytes() == span_bytes,
+             "view layout");
+  s.nan_is_nan = !embtab::ref::nan_payloads_exact(type);
+  s.want.reserve(rows * dim);
   for (std::size_t r = 0; r < rows; ++r) {
-    const std::byte* row = t.data() + r * t.row_stride();
-    const std::size_t payload_end = dim * embtab::value_bytes(type);
-    const std::size_t pad_end = type == dtype::int8_rowwise ? t.row_stride() - 8 : t.row_stride();
-    for (std::size_t b = payload_end; b < pad_end; ++b)
-      FUZZ_CHECK(row[b] == std::byte{0}, "padding byte %zu of row %zu is not zero", b, r);
-    if (type == dtype::int8_rowwise)
-      FUZZ_CHECK(std::memcmp(row + pad_end, payload.data() + r * (dim + 8) + dim, 8) == 0,
-                 "scale and bias of row %zu not kept as they are", r);
+    const auto v = embtab::ref::decode_row(type, payload.data() + r * stride, dim);
+    FUZZ_CHECK(v.has_value(), "no reference decoder for %s", embtab::to_string(type));
+    s.want.insert(s.want.end(), v->begin(), v->end());
   }
+  if (!owning) return s;
+
+  // An owning copy: the layout contract of table.hpp, then the view's memory is freed.
+  table copy = s.t.copy();
+  FUZZ_CHECK(copy.rows() == rows && copy.dim() == dim && copy.type() == type && copy.owns_memory(), "shape");
+  FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(copy.data()) % 64 == 0, "data() not 64-byte aligned");
+  FUZZ_CHECK(copy.row_stride() == table::owning_stride(rows, dim, type) && copy.row_stride() % 64 == 0 &&
+                 copy.row_stride() >= *rb && copy.row_stride() < *rb + 64,
+             "stride %zu for %zu bytes", copy.row_stride(), *rb);
+  FUZZ_CHECK(copy.bytes() == rows * copy.row_stride(), "bytes");
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::byte* row = copy.data() + r * copy.row_stride();
+    FUZZ_CHECK(std::memcmp(row, payload.data() + r * stride, *rb) == 0, "row %zu not copied as it is", r);
+    for (std::size_t b = *rb; b < copy.row_stride(); ++b)
+      FUZZ_CHECK(row[b] == std::byte{0}, "padding byte %zu of row %zu is not zero", b, r);
+  }
+  s.t = std::move(copy);
+  s.memory.reset();
   return s;
 }
 

@@ -1,5 +1,5 @@
 // libFuzzer harness for table construction from fp32 weights: any float bits (NaN, inf,
-// subnormals, rounding ties), any dtype value (also invalid ones), shapes that do not match
+// subnormals, rounding ties), any registered dtype and invalid dtype values, shapes that do not match
 // the weights, random_normal, measure_quantization. A table that is built must store exactly
 // what the contract in table.hpp says (checked against conversions written here from that
 // text, not from src/) and look up as the reference widening of those bits on every ISA; a
@@ -14,6 +14,7 @@
 
 #include "../reference.hpp"
 #include "embtab/embtab.hpp"
+#include "embtab/torch.hpp"
 #include "fuzz_common.hpp"
 
 namespace {
@@ -144,8 +145,8 @@ std::vector<float> check_stored(const table& t, const std::vector<float>& w) {
       case dtype::int8_rowwise: {
         const int8_row q = ref_quantize(src, dim);
         float scale, bias;
-        std::memcpy(&scale, row + t.row_stride() - 8, 4);
-        std::memcpy(&bias, row + t.row_stride() - 4, 4);
+        std::memcpy(&scale, row + dim, 4);  // right after the codes (table.hpp)
+        std::memcpy(&bias, row + dim + 4, 4);
         FUZZ_CHECK(std::bit_cast<std::uint32_t>(scale) == std::bit_cast<std::uint32_t>(q.scale) &&
                        std::bit_cast<std::uint32_t>(bias) == std::bit_cast<std::uint32_t>(q.bias),
                    "row %zu: scale %a bias %a, want %a %a", r, static_cast<double>(scale), static_cast<double>(bias),
@@ -154,15 +155,18 @@ std::vector<float> check_stored(const table& t, const std::vector<float>& w) {
         for (std::size_t j = 0; j < dim; ++j) want[r * dim + j] = embtab::ref::dequantize(q.codes[j], q.scale, q.bias);
         break;
       }
+      default: FUZZ_CHECK(false, "this harness has no reference encoder for %s", embtab::to_string(t.type()));
     }
   }
   return want;
 }
 
+int registered() { return static_cast<int>(embtab::all_dtypes().size()); }
+
 // Why from_f32(w, rows, dim, type) must refuse, or "" if it must succeed.
 std::string refusal(const std::vector<float>& w, std::size_t rows, std::size_t dim, int type) {
   if (rows == 0 || dim == 0) return "rows and dim must be positive";
-  if (type > 3) return "unknown dtype";
+  if (type >= registered()) return "dtype " + std::to_string(type) + " is not registered";
   if (w.size() != rows * dim) return "weights hold";
   if (static_cast<dtype>(type) != dtype::int8_rowwise) return "";
   for (std::size_t r = 0; r < rows; ++r) {
@@ -191,7 +195,7 @@ std::string refusal(const std::vector<float>& w, std::size_t rows, std::size_t d
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   const int type = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegral<std::uint8_t>()
-                                                               : in.ConsumeIntegralInRange<int>(0, 3);
+                                                               : in.ConsumeIntegralInRange<int>(0, registered() - 1);
   std::size_t rows = in.ConsumeIntegralInRange<std::size_t>(1, 12);
   std::size_t dim = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<std::size_t>(60, 300)
                                                                : in.ConsumeIntegralInRange<std::size_t>(1, 40);
@@ -199,20 +203,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
     // random_normal(type) must equal from_f32(random_normal(f32) values, type).
     const auto seed = in.ConsumeIntegral<std::uint64_t>();
-    if (type > 3) {
+    if (type >= registered()) {
       bool refused = false;
       try {
-        (void)table::random_normal(rows, dim, seed, static_cast<dtype>(type));
+        (void)embtab::torch::random_normal(rows, dim, seed, static_cast<dtype>(type));
       } catch (const std::invalid_argument&) {
         refused = true;
       }
       FUZZ_CHECK(refused, "random_normal accepted dtype %d", type);
       return 0;
     }
-    const table f = table::random_normal(rows, dim, seed, dtype::f32);
+    const table f = embtab::torch::random_normal(rows, dim, seed, dtype::f32);
     std::vector<float> w(rows * dim);
     for (std::size_t r = 0; r < rows; ++r) std::memcpy(w.data() + r * dim, f.data() + r * f.row_stride(), dim * 4);
-    const table t = table::random_normal(rows, dim, seed, static_cast<dtype>(type));
+    const table t = embtab::torch::random_normal(rows, dim, seed, static_cast<dtype>(type));
     expect_lookups(t, check_stored(t, w), false);
     return 0;
   }

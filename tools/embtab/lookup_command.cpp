@@ -1,5 +1,5 @@
 // `embtab lookup`: torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids)), in
-// C++: the table is table::random_normal(V, D, S, dtype) and the rows are printed as PyTorch
+// C++: the table is embtab::torch::random_normal(V, D, S, dtype) and the rows are printed as PyTorch
 // prints them.
 #include <unistd.h>
 
@@ -13,11 +13,11 @@
 #include <stdexcept>
 #include <string>
 #include <embtab/embtab.hpp>
+#include <embtab/torch.hpp>
 #include <vector>
 
 #include "commands.hpp"
 #include "tool_errors.hpp"
-#include "torch_format.hpp"
 
 namespace embtab::tool {
 namespace {
@@ -30,12 +30,14 @@ struct lookup_options {
   std::string ids;
 };
 
-const std::map<std::string, embtab::dtype> dtypes{{"f32", embtab::dtype::f32},
-                                                  {"f16", embtab::dtype::f16},
-                                                  {"bf16", embtab::dtype::bf16},
-                                                  {"int8", embtab::dtype::int8_rowwise}};
-
 [[noreturn]] void fail(const std::string& what) { embtab::tool::fail("lookup", what); }
+
+// --dtype's choices: every registered dtype that can be made from fp32 weights.
+std::vector<std::string> dtype_names() {
+  std::vector<std::string> names;
+  for (const embtab::dtype type : embtab::all_dtypes()) names.emplace_back(embtab::info(type).name);
+  return names;
+}
 
 // "2,3,5,1" or "2, 3, 5, 1": int64 ids; an empty list is no ids.
 std::vector<std::int64_t> parse_ids(const std::string& text) {
@@ -71,11 +73,16 @@ std::string gib(double bytes) {
 void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
   const std::string shape =
       std::to_string(vocab) + " x " + std::to_string(dim) + " " + embtab::to_string(type);
-  std::size_t values = 0, weights = 0, table = 0, need = 0;
-  const std::size_t row = dim * embtab::value_bytes(type) + 8 + 63;  // upper bound of a stride
+  std::size_t values = 0, weights = 0, need = 0, stride = 0;
+  try {
+    stride = embtab::table::owning_stride(vocab, dim, type);
+  } catch (const std::invalid_argument&) {
+    fail("a " + shape + " table is too large: its size overflows 64 bits");
+  }
+  const std::size_t table = vocab * stride;  // owning_stride checked it
   if (__builtin_mul_overflow(vocab, dim, &values) ||
       __builtin_mul_overflow(values, sizeof(float), &weights) ||
-      __builtin_mul_overflow(vocab, row, &table) || __builtin_add_overflow(weights, table, &need))
+      __builtin_add_overflow(weights, table, &need))
     fail("a " + shape + " table is too large: its size overflows 64 bits");
   const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
                       static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -85,7 +92,7 @@ void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
 }
 
 void run_lookup(const lookup_options& opt) {
-  const embtab::dtype type = dtypes.at(opt.dtype);
+  const embtab::dtype type = *embtab::dtype_from_name(opt.dtype);  // --dtype checked it
   const std::vector<std::int64_t> ids = parse_ids(opt.ids);
   // The library's own message, before a large table is built for nothing.
   for (std::size_t i = 0; i < ids.size(); ++i)
@@ -95,7 +102,7 @@ void run_lookup(const lookup_options& opt) {
 
   embtab::table t;
   try {
-    t = embtab::table::random_normal(opt.vocab, opt.dim, opt.seed, type);
+    t = embtab::torch::random_normal(opt.vocab, opt.dim, opt.seed, type);
   } catch (const std::bad_alloc&) {
     fail("cannot allocate a " + std::to_string(opt.vocab) + " x " + std::to_string(opt.dim) +
          " table");
@@ -105,7 +112,7 @@ void run_lookup(const lookup_options& opt) {
   std::vector<float> out(ids.size() * opt.dim);
   if (const auto s = embtab::lookup(t, ids, out); !s.ok()) fail(s.message());
   const std::size_t shape[] = {ids.size(), opt.dim};
-  std::printf("%s\n", torch_str(out, shape).c_str());
+  std::printf("%s\n", embtab::torch::format(out, shape).c_str());
 }
 
 // A positive integer that fits size_t: "0", "-3", "1e3" and "abc" are refused (CLI11 alone
@@ -144,7 +151,7 @@ void add_lookup_command(CLI::App& app) {
       "lookup", "Look ids up in PyTorch's seeded nn.Embedding(V, D) and print them as PyTorch does");
   cmd->footer(
       "Prints what  torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids))  prints "
-      "(without grad_fn), digit for digit. For f16, bf16 and int8 the table is stored in that type "
+      "(without grad_fn), digit for digit. For f16, bf16 and int8_rowwise the table is stored in that type "
       "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do) and the "
       "printed values are the fp32 rows a lookup returns. A bad id or argument: exit status 2, "
       "one line on stderr, nothing on stdout.");
@@ -159,7 +166,7 @@ void add_lookup_command(CLI::App& app) {
       ->check(torch_seed)
       ->capture_default_str();
   cmd->add_option("--dtype", opt->dtype, "How the table stores its values")
-      ->check(CLI::IsMember({"f32", "f16", "bf16", "int8"}))
+      ->check(CLI::IsMember(dtype_names()))
       ->capture_default_str();
   cmd->add_option("--ids", opt->ids, "Token ids, comma-separated (spaces allowed): 2,3,5,1")
       ->required();

@@ -12,7 +12,7 @@ namespace embtab::tool {
 // One lookup measurement: a dtype at one shape, thread count and ids mode.
 struct bench_row {
   std::size_t rows = 0, dim = 0, n = 0;
-  std::string dtype;  // "f32", "f16", "bf16", "int8"
+  std::string dtype;  // embtab::info(type).name
   int threads = 1;
   std::string mode;               // "cold" or "hot"
   double ns_per_token = 0;        // median, real time

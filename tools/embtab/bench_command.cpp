@@ -112,7 +112,8 @@ std::string utc_now() {
 // Times one group; appends a row per dtype. Returns false if an output was wrong.
 bool run_group(const group& g, const effort& e, bench_report& report) {
   const auto& f32 = eb::cached_table(g.rows, g.dim, embtab::dtype::f32);
-  constexpr std::size_t dtype_count = std::size(eb::all_dtypes);
+  const std::span<const embtab::dtype> dtypes = embtab::all_dtypes();
+  const std::size_t dtype_count = dtypes.size();
   const std::size_t parts = dtype_count + 1;
   eb::out_buffer out(g.n * g.dim);
   bool ok = true;
@@ -121,7 +122,7 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
 
   auto ideal_ids = std::make_shared<eb::id_stream>(g.rows, g.n, g.mode, 0, parts);
   eb::ideal_gather(f32, ideal_ids->first(), out.data(), g.threads);
-  if (const auto err = eb::check_rows(embtab::dtype::f32, g.dim, ideal_ids->first(), out.span());
+  if (const auto err = eb::check_rows(f32, ideal_ids->first(), out.span());
       !err.empty()) {
     report.notes.push_back("ideal gather wrong at " + describe(g) + ": " + err);
     return false;
@@ -131,14 +132,14 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
        g.threads});
 
   for (std::size_t d = 0; d < dtype_count; ++d) {
-    const embtab::dtype type = eb::all_dtypes[d];
+    const embtab::dtype type = dtypes[d];
     const auto& t = eb::cached_table(g.rows, g.dim, type);
     auto ids = std::make_shared<eb::id_stream>(g.rows, g.n, g.mode, d + 1, parts);
     const embtab::lookup_options options{.threads = g.threads};
     const auto s = embtab::lookup(t, ids->first(), out.span(), options);
-    std::string err = s.ok() ? eb::check_rows(type, g.dim, ids->first(), out.span()) : s.message();
+    std::string err = s.ok() ? eb::check_rows(t, ids->first(), out.span()) : s.message();
     if (!err.empty()) {
-      report.notes.push_back("lookup " + eb::dtype_name(type) + " wrong at " + describe(g) +
+      report.notes.push_back("lookup " + std::string(embtab::info(type).name) + " wrong at " + describe(g) +
                              ", row left out: " + err);
       ok = false;
       continue;
@@ -158,7 +159,7 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
     row.rows = g.rows;
     row.dim = g.dim;
     row.n = g.n;
-    row.dtype = eb::dtype_name(timed[i]);
+    row.dtype = embtab::info(timed[i]).name;
     row.threads = g.threads;
     row.mode = eb::to_string(g.mode);
     row.ns_per_token = per_token(ns[i + 1]);
@@ -182,7 +183,7 @@ bool run_onehot(const effort& e, bench_report& report) {
   std::vector<eb::timed_op> ops;
   std::vector<double*> into;
   eb::onehot_naive(f32, ids.first(), scratch, out.data());
-  if (const auto err = eb::check_rows(embtab::dtype::f32, onehot_dim, ids.first(), out.span());
+  if (const auto err = eb::check_rows(f32, ids.first(), out.span());
       !err.empty()) {
     report.notes.push_back("onehot_naive wrong: " + err);
     return false;
@@ -190,7 +191,7 @@ bool run_onehot(const effort& e, bench_report& report) {
   ops.push_back({[&] { eb::onehot_naive(f32, ids.next(), scratch, out.data()); }});
   into.push_back(&report.onehot_naive_ns_per_token);
   if (eb::onehot_blas(f32, ids.first(), scratch, out.data(), 1)) {
-    if (const auto err = eb::check_rows(embtab::dtype::f32, onehot_dim, ids.first(), out.span());
+    if (const auto err = eb::check_rows(f32, ids.first(), out.span());
         !err.empty()) {
       report.notes.push_back("onehot_blas wrong: " + err);
       return false;

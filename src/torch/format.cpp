@@ -1,16 +1,17 @@
 // PyTorch 1.13's _tensor_str.py for float32, rank 1 and 2, default print options. Python formats the
 // double of each float32 value; glibc's printf rounds the same exact binary value the same way
 // (correctly, ties to even), so "%.4f" is "{:.4f}".
-#include "torch_format.hpp"
+#include "embtab/torch.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
-namespace embtab::tool {
+namespace embtab::torch {
 namespace {
 
 constexpr int precision = 4;
@@ -111,14 +112,14 @@ std::string vector_str(const float* v, std::size_t n, std::size_t ind, bool summ
 
 }  // namespace
 
-std::string torch_str(std::span<const float> values, std::span<const std::size_t> shape) {
+std::string format(std::span<const float> values, std::span<const std::size_t> shape) {
   if (shape.size() != 1 && shape.size() != 2)
-    throw std::invalid_argument("torch_str: rank " + std::to_string(shape.size()) +
+    throw std::invalid_argument("embtab::torch::format: rank " + std::to_string(shape.size()) +
                                 ", expected 1 or 2");
   const std::size_t rows = shape.size() == 2 ? shape[0] : 1;
   const std::size_t cols = shape.back();
   if (values.size() != rows * cols)
-    throw std::invalid_argument("torch_str: " + std::to_string(values.size()) +
+    throw std::invalid_argument("embtab::torch::format: " + std::to_string(values.size()) +
                                 " values for the shape");
   if (values.empty()) {
     std::string s = "tensor([]";
@@ -147,4 +148,4 @@ std::string torch_str(std::span<const float> values, std::span<const std::size_t
   return s + "])";
 }
 
-}  // namespace embtab::tool
+}  // namespace embtab::torch

@@ -9,15 +9,13 @@
 // the double conversions. Rows whose bias is tiny next to scale * 255 (or vice versa) keep
 // the double path, where the two differ (see tests/convert_test.cpp).
 //
-// Row layout (see table.hpp): codes at offset 0 (aligned vector loads), scale and bias as
-// fp32 in the row's last 8 bytes.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstring>
 
-#include "../convert.hpp"
+#include "../dtypes/convert.hpp"
 #include "gather-inl.hpp"
 
 namespace embtab::detail {
@@ -27,7 +25,7 @@ namespace {
 // With E(v) the binary exponent of v (-126 for subnormals) and ulp(v) = 2^(E(v) - 23): x is a
 // multiple of 2^(min(Es, Eb) - 23) and |x| < 2^(max(Es + 9, Eb + 1) + 1), so it needs at most
 // max(Es + 9, Eb + 1) - min(Es, Eb) + 24 significant bits; double has 53.
-bool int8_float_fma_exact(float scale, float bias) noexcept {
+inline bool int8_float_fma_exact(float scale, float bias) noexcept {
   std::uint32_t s_bits, b_bits;
   std::memcpy(&s_bits, &scale, 4);
   std::memcpy(&b_bits, &bias, 4);
@@ -41,115 +39,119 @@ bool int8_float_fma_exact(float scale, float bias) noexcept {
   return hi - lo <= 29;
 }
 
+// Codes, scale and bias of one row (layout in table.hpp: scale and bias right after the
+// codes, any alignment), and the scalar tail.
 template <class Arch>
 struct int8_base {
   using batch = xsimd::batch<float, Arch>;
-  static constexpr std::size_t value_bytes = 1;
   const std::uint8_t* codes;
   float scale, bias;
-  int8_base(const std::byte* r, std::size_t stride) noexcept
-      : codes(reinterpret_cast<const std::uint8_t*>(r)) {
-    std::memcpy(&scale, r + stride - 8, 4);
-    std::memcpy(&bias, r + stride - 4, 4);
-  }
+  int8_base(const std::uint8_t* c, float s, float b) noexcept : codes(c), scale(s), bias(b) {}
   float at(std::size_t j) const noexcept { return dequantize_int8(codes[j], scale, bias); }
 };
 
+// The exact path: double(scale) * code + double(bias), rounded to float.
+template <class Arch>
+struct int8_exact;
+// The float path (see the top of this file): codes widened to fp32 (exact), one float fma.
+// Defined only where the ISA has fma.
+template <class Arch>
+struct int8_fma;
+
 #if defined(__AVX512F__)
 template <>
-struct decoder<xsimd::avx512bw, dtype::int8_rowwise> : int8_base<xsimd::avx512bw> {
+struct int8_exact<xsimd::avx512bw> : int8_base<xsimd::avx512bw> {
   __m512d s, b;
-  decoder(const std::byte* r, std::size_t stride) noexcept
-      : int8_base(r, stride), s(_mm512_set1_pd(scale)), b(_mm512_set1_pd(bias)) {}
+  int8_exact(const std::uint8_t* c, float sc, float bi) noexcept
+      : int8_base(c, sc, bi), s(_mm512_set1_pd(sc)), b(_mm512_set1_pd(bi)) {}
   __m256 eight(const std::uint8_t* p) const noexcept {
     const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
     return _mm512_cvtpd_ps(_mm512_fmadd_pd(s, _mm512_cvtepi32_pd(c), b));
   }
-  batch load_aligned(std::size_t j) const noexcept {
+  batch load(std::size_t j) const noexcept {
     const __m512 lo = _mm512_castps256_ps512(eight(codes + j));
     return _mm512_castpd_ps(
         _mm512_insertf64x4(_mm512_castps_pd(lo), _mm256_castps_pd(eight(codes + j + 8)), 1));
   }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+};
+
+template <>
+struct int8_fma<xsimd::avx512bw> : int8_base<xsimd::avx512bw> {
+  batch s, b;
+  int8_fma(const std::uint8_t* c, float sc, float bi) noexcept : int8_base(c, sc, bi), s(sc), b(bi) {}
+  batch load(std::size_t j) const noexcept {
+    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j)));
+    // The intrinsic, not xsimd::fma: built by clang 14, xsimd 8.1's fma for avx512bw is a
+    // separate multiply and add (two roundings), which breaks exactness (found by fuzz_lookup).
+    return _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(c), b);
+  }
 };
 #endif
 
 #if defined(__AVX2__) && defined(__FMA__)
 template <>
-struct decoder<xsimd::fma3<xsimd::avx2>, dtype::int8_rowwise>
-    : int8_base<xsimd::fma3<xsimd::avx2>> {
+struct int8_exact<xsimd::fma3<xsimd::avx2>> : int8_base<xsimd::fma3<xsimd::avx2>> {
   __m256d s, b;
-  decoder(const std::byte* r, std::size_t stride) noexcept
-      : int8_base(r, stride), s(_mm256_set1_pd(scale)), b(_mm256_set1_pd(bias)) {}
+  int8_exact(const std::uint8_t* c, float sc, float bi) noexcept
+      : int8_base(c, sc, bi), s(_mm256_set1_pd(sc)), b(_mm256_set1_pd(bi)) {}
   __m128 four(__m128i c) const noexcept {
     return _mm256_cvtpd_ps(_mm256_fmadd_pd(s, _mm256_cvtepi32_pd(c), b));
   }
-  batch load_aligned(std::size_t j) const noexcept {
+  batch load(std::size_t j) const noexcept {
     const __m256i c =
         _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j)));
     return _mm256_set_m128(four(_mm256_extracti128_si256(c, 1)),
                            four(_mm256_castsi256_si128(c)));
   }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
-};
-#endif
-
-template <>
-struct decoder<xsimd::sse2, dtype::int8_rowwise> : int8_base<xsimd::sse2> {
-  __m128d s, b;
-  decoder(const std::byte* r, std::size_t stride) noexcept
-      : int8_base(r, stride), s(_mm_set1_pd(scale)), b(_mm_set1_pd(bias)) {}
-  __m128 two(__m128i c) const noexcept {
-    return _mm_cvtpd_ps(_mm_add_pd(_mm_mul_pd(s, _mm_cvtepi32_pd(c)), b));
-  }
-  batch load_aligned(std::size_t j) const noexcept {
-    std::int32_t packed;
-    std::memcpy(&packed, codes + j, 4);
-    const __m128i zero = _mm_setzero_si128();
-    const __m128i c = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(packed), zero), zero);
-    return _mm_movelh_ps(two(c), two(_mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2))));
-  }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
 };
 
-// The float path (see the top of this file): codes widened to fp32 (exact), one fma.
-template <class Arch>
-struct int8_fma_decoder;
-
-#if defined(__AVX512F__)
 template <>
-struct int8_fma_decoder<xsimd::avx512bw> : int8_base<xsimd::avx512bw> {
+struct int8_fma<xsimd::fma3<xsimd::avx2>> : int8_base<xsimd::fma3<xsimd::avx2>> {
   batch s, b;
-  int8_fma_decoder(const std::byte* r, std::size_t stride) noexcept
-      : int8_base(r, stride), s(scale), b(bias) {}
-  batch load_aligned(std::size_t j) const noexcept {
-    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j)));
-    return xsimd::fma(s, batch(_mm512_cvtepi32_ps(c)), b);
-  }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
-};
-#endif
-
-#if defined(__AVX2__) && defined(__FMA__)
-template <>
-struct int8_fma_decoder<xsimd::fma3<xsimd::avx2>> : int8_base<xsimd::fma3<xsimd::avx2>> {
-  batch s, b;
-  int8_fma_decoder(const std::byte* r, std::size_t stride) noexcept
-      : int8_base(r, stride), s(scale), b(bias) {}
-  batch load_aligned(std::size_t j) const noexcept {
+  int8_fma(const std::uint8_t* c, float sc, float bi) noexcept : int8_base(c, sc, bi), s(sc), b(bi) {}
+  batch load(std::size_t j) const noexcept {
     const __m256i c =
         _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + j)));
-    return xsimd::fma(s, batch(_mm256_cvtepi32_ps(c)), b);
+    return _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(c), b);
   }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
 };
 #endif
 
 // SSE2 has no fma: a float multiply and add would round twice, so it always takes the
 // exact double path.
 template <>
-struct int8_fma_decoder<xsimd::sse2> : decoder<xsimd::sse2, dtype::int8_rowwise> {
-  using decoder::decoder;
+struct int8_exact<xsimd::sse2> : int8_base<xsimd::sse2> {
+  __m128d s, b;
+  int8_exact(const std::uint8_t* c, float sc, float bi) noexcept
+      : int8_base(c, sc, bi), s(_mm_set1_pd(sc)), b(_mm_set1_pd(bi)) {}
+  __m128 two(__m128i c) const noexcept {
+    return _mm_cvtpd_ps(_mm_add_pd(_mm_mul_pd(s, _mm_cvtepi32_pd(c)), b));
+  }
+  batch load(std::size_t j) const noexcept {
+    std::int32_t packed;
+    std::memcpy(&packed, codes + j, 4);
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i c = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(packed), zero), zero);
+    return _mm_movelh_ps(two(c), two(_mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2))));
+  }
+};
+
+// The dtype's decoder: reads scale and bias once per row and hands the row to the float path
+// when it is exact for this row (and the ISA has one), else to the double path.
+template <class Arch>
+struct decoder<Arch, dtype::int8_rowwise> {
+  using batch = xsimd::batch<float, Arch>;
+  template <class F>
+  static void visit(const std::byte* row, std::size_t dim, F&& f) noexcept {
+    float scale, bias;
+    std::memcpy(&scale, row + dim, 4);
+    std::memcpy(&bias, row + dim + 4, 4);
+    const auto* codes = reinterpret_cast<const std::uint8_t*>(row);
+    if constexpr (requires { int8_fma<Arch>(codes, scale, bias); }) {
+      if (int8_float_fma_exact(scale, bias)) return f(int8_fma<Arch>(codes, scale, bias));
+    }
+    f(int8_exact<Arch>(codes, scale, bias));
+  }
 };
 
 }  // namespace

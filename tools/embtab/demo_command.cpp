@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <embtab/embtab.hpp>
+#include <embtab/torch.hpp>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -13,7 +14,6 @@
 
 #include "bench_core.hpp"
 #include "commands.hpp"
-#include "torch_format.hpp"
 
 namespace embtab::tool {
 namespace {
@@ -22,7 +22,7 @@ namespace eb = embtab::bench;
 
 void print_tensor(std::span<const float> values, std::size_t rows, std::size_t cols) {
   const std::size_t shape[] = {rows, cols};
-  std::printf("%s\n", torch_str(values, shape).c_str());
+  std::printf("%s\n", embtab::torch::format(values, shape).c_str());
 }
 
 std::vector<float> rows_of(const embtab::table& t, std::span<const std::int64_t> ids) {
@@ -50,7 +50,7 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 // Steps 1 to 4: the notebook's 6 x 3 example. Returns whether the matmul equalled the lookup.
 bool notebook() {
   constexpr std::size_t vocab = 6, dim = 3;
-  const auto t = embtab::table::random_normal(vocab, dim, 123);
+  const auto t = embtab::torch::random_normal(vocab, dim, 123);
   std::vector<std::int64_t> all(vocab);
   std::iota(all.begin(), all.end(), 0);
   const std::vector<float> weights = rows_of(t, all);
@@ -61,7 +61,7 @@ bool notebook() {
       "(Parameter containing:, requires_grad=True, grad_fn=<...>): a lookup table has no autograd.\n"
       "\n"
       "1. torch.manual_seed(123); embedding_layer = torch.nn.Embedding(6, 3)\n"
-      "   embtab::table::random_normal(6, 3, 123) draws PyTorch's weights, bit for bit:\n");
+      "   embtab::torch::random_normal(6, 3, 123) draws PyTorch's weights, bit for bit:\n");
   print_tensor(weights, vocab, dim);
 
   const std::int64_t three[] = {3};
@@ -104,7 +104,7 @@ bool timing() {
   // count once the matmul is compute-bound, so fewer ids are timed and the figures are per token.
   const bool blas = eb::have_blas();
   const std::size_t matmul_n = blas ? 64 : 4;
-  const auto big = embtab::table::random_normal(rows, dim, 123);
+  const auto big = embtab::torch::random_normal(rows, dim, 123);
   eb::id_stream lookup_ids(rows, lookup_n, eb::ids_mode::cold, 0, 2);
   eb::id_stream matmul_ids(rows, matmul_n, eb::ids_mode::cold, 1, 2);
   std::vector<float> looked(lookup_n * dim), product(matmul_n * dim), onehot;

@@ -1,10 +1,13 @@
 // f16 decoders: exact widening of IEEE binary16 to fp32, bit-identical to
-// detail::f16_bits_to_f32 (signalling NaNs come back quiet, as vcvtph2ps does).
+// detail::f16_bits_to_f32 (signalling NaNs come back quiet, as vcvtph2ps does). Unaligned
+// loads throughout: a view's rows may start at any byte, odd ones included.
 #pragma once
 
 #include <immintrin.h>
 
-#include "../convert.hpp"
+#include <cstring>
+
+#include "../dtypes/convert.hpp"
 #include "gather-inl.hpp"
 
 namespace embtab::detail {
@@ -14,22 +17,25 @@ namespace {
 template <class Arch>
 struct f16_base {
   using batch = xsimd::batch<float, Arch>;
-  static constexpr std::size_t value_bytes = 2;
-  const std::uint16_t* row;
-  f16_base(const std::byte* r, std::size_t /*stride*/) noexcept
-      : row(reinterpret_cast<const std::uint16_t*>(r)) {}
-  float at(std::size_t j) const noexcept { return f16_bits_to_f32(row[j]); }
+  const std::byte* row;
+  f16_base(const std::byte* r, std::size_t /*dim*/) noexcept : row(r) {}
+  float at(std::size_t j) const noexcept {
+    std::uint16_t h;
+    std::memcpy(&h, row + 2 * j, 2);
+    return f16_bits_to_f32(h);
+  }
+  template <class V>
+  const V* at_bytes(std::size_t j) const noexcept {
+    return reinterpret_cast<const V*>(row + 2 * j);
+  }
 };
 
 #if defined(__AVX512F__)
 template <>
 struct decoder<xsimd::avx512bw, dtype::f16> : f16_base<xsimd::avx512bw> {
   using f16_base::f16_base;
-  batch load_aligned(std::size_t j) const noexcept {
-    return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(row + j)));
-  }
-  batch load_unaligned(std::size_t j) const noexcept {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j)));
+  batch load(std::size_t j) const noexcept {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(at_bytes<__m256i>(j)));
   }
 };
 #endif
@@ -38,11 +44,8 @@ struct decoder<xsimd::avx512bw, dtype::f16> : f16_base<xsimd::avx512bw> {
 template <>
 struct decoder<xsimd::fma3<xsimd::avx2>, dtype::f16> : f16_base<xsimd::fma3<xsimd::avx2>> {
   using f16_base::f16_base;
-  batch load_aligned(std::size_t j) const noexcept {
-    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(row + j)));
-  }
-  batch load_unaligned(std::size_t j) const noexcept {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j)));
+  batch load(std::size_t j) const noexcept {
+    return _mm256_cvtph_ps(_mm_loadu_si128(at_bytes<__m128i>(j)));
   }
 };
 #endif
@@ -68,10 +71,7 @@ struct decoder<xsimd::sse2, dtype::f16> : f16_base<xsimd::sse2> {
     const __m128 value = _mm_or_ps(_mm_and_ps(is_sub, subnormal), _mm_andnot_ps(is_sub, normal));
     return _mm_or_ps(value, _mm_castsi128_ps(sign));
   }
-  batch load_aligned(std::size_t j) const noexcept {
-    return widen(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + j)));
-  }
-  batch load_unaligned(std::size_t j) const noexcept { return load_aligned(j); }
+  batch load(std::size_t j) const noexcept { return widen(_mm_loadl_epi64(at_bytes<__m128i>(j))); }
 };
 
 }  // namespace

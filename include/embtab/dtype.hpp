@@ -1,0 +1,59 @@
+// embtab/dtype.hpp: the storage types a table can hold, described by one registry.
+//
+// Every fact about a dtype (its name, its block and row sizes) comes from info(): the
+// library, the tests, the fuzzers, the benchmark and the command-line tool all read it, so a
+// new dtype is one registry line (src/dtypes/registry.hpp) plus its codec and decoder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace embtab {
+
+// How a table stores its rows. Lookups always produce fp32. Values are stable (they are what
+// the C API and saved benchmark files use); new types are only ever appended.
+enum class dtype : std::uint8_t {
+  f32,           // IEEE binary32, 4 bytes a value; lookup copies the bits
+  f16,           // IEEE binary16, 2 bytes a value; lookup widens exactly
+  bf16,          // bfloat16 (the top half of an fp32), 2 bytes a value; lookup widens exactly
+  int8_rowwise,  // PyTorch/FBGEMM 8-bit rowwise ("fused 8-bit rowwise", embedding_bag_byte_*):
+                 // per row, dim uint8 codes, then an fp32 scale and an fp32 bias;
+                 // value = float(double(scale) * code + double(bias)). Not ggml's q8_0
+                 // (signed codes, an fp16 scale per 32 values).
+};
+
+// What the registry says about one dtype.
+//
+// A row of `dim` values is dim / block_values blocks of block_bytes each, followed by
+// row_meta_bytes of per-row metadata (int8_rowwise: the fp32 scale, then the fp32 bias,
+// little-endian, right after the codes, exactly as PyTorch's embedding_bag_byte_prepack packs
+// a row). row_bytes(type, dim) is that total; a table's row_stride() is at least as large.
+struct dtype_info {
+  std::string_view name;       // the one spelling used everywhere (API, CLI --dtype, bench
+                               // labels, JSON, README): "f32", "f16", "bf16", "int8_rowwise"
+  std::size_t block_values;    // values per block: 1 for element types
+  std::size_t block_bytes;     // bytes per block
+  std::size_t row_meta_bytes;  // bytes of per-row metadata after the blocks; 0 for most types
+};
+
+// The registry entry of `type`; {"unknown", 0, 0, 0} for a value that is not registered.
+const dtype_info& info(dtype type) noexcept;
+
+// Every registered dtype, in enum order.
+std::span<const dtype> all_dtypes() noexcept;
+
+// The dtype whose info().name is exactly `name` (case-sensitive); std::nullopt otherwise.
+std::optional<dtype> dtype_from_name(std::string_view name) noexcept;
+
+// Bytes of one stored row of `dim` values: dim / block_values * block_bytes + row_meta_bytes.
+// Throws std::invalid_argument (naming the values) when `type` is not registered, when dim is
+// not a multiple of block_values, or when the size overflows size_t. Does not check dim > 0.
+std::size_t row_bytes(dtype type, std::size_t dim);
+
+// info(type).name as a NUL-terminated string: "f32", ..., "unknown".
+const char* to_string(dtype type) noexcept;
+
+}  // namespace embtab
