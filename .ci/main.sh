@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash .ci/deps.sh main
 cmake --preset release -DEMBTAB_BUILD_TESTS=OFF
 cmake --build --preset release
-tool=build/release/examples/tool/embtab
+tool=build/release/tools/embtab/embtab
 if [ -x "$tool" ]; then
   "$tool" demo
   "$tool" bench --quick --out embtab-results
