@@ -7,31 +7,19 @@
 #include <cstring>
 
 #include "../dtypes/convert.hpp"
+#include "decode_f16-inl.hpp"
 #include "gather-inl.hpp"
 
 namespace embtab::detail {
 namespace {
 
 template <class Arch>
-struct bf16_base {
-  using batch = xsimd::batch<float, Arch>;
-  const std::byte* row;
-  bf16_base(const std::byte* r, std::size_t /*dim*/) noexcept : row(r) {}
-  float at(std::size_t j) const noexcept {
-    std::uint16_t h;
-    std::memcpy(&h, row + 2 * j, 2);
-    return bf16_bits_to_f32(h);
-  }
-  template <class V>
-  const V* at_bytes(std::size_t j) const noexcept {
-    return reinterpret_cast<const V*>(row + 2 * j);
-  }
-};
+using bf16_base = half_base<Arch, bf16_bits_to_f32>;
 
 #if defined(__AVX512BW__)
 template <>
 struct decoder<xsimd::avx512bw, dtype::bf16> : bf16_base<xsimd::avx512bw> {
-  using bf16_base::bf16_base;
+  using half_base::half_base;
   batch load(std::size_t j) const noexcept {
     const __m256i v = _mm256_loadu_si256(at_bytes<__m256i>(j));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
@@ -42,7 +30,7 @@ struct decoder<xsimd::avx512bw, dtype::bf16> : bf16_base<xsimd::avx512bw> {
 #if defined(__AVX2__)
 template <>
 struct decoder<xsimd::fma3<xsimd::avx2>, dtype::bf16> : bf16_base<xsimd::fma3<xsimd::avx2>> {
-  using bf16_base::bf16_base;
+  using half_base::half_base;
   batch load(std::size_t j) const noexcept {
     const __m128i v = _mm_loadu_si128(at_bytes<__m128i>(j));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
@@ -53,7 +41,7 @@ struct decoder<xsimd::fma3<xsimd::avx2>, dtype::bf16> : bf16_base<xsimd::fma3<xs
 // SSE2: interleaving zeros below each value is the shift.
 template <>
 struct decoder<xsimd::sse2, dtype::bf16> : bf16_base<xsimd::sse2> {
-  using bf16_base::bf16_base;
+  using half_base::half_base;
   batch load(std::size_t j) const noexcept {
     const __m128i v = _mm_loadl_epi64(at_bytes<__m128i>(j));
     return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), v));

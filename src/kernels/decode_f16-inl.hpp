@@ -13,27 +13,30 @@
 namespace embtab::detail {
 namespace {
 
-// Shared by all x86 paths: the scalar tail.
-template <class Arch>
-struct f16_base {
+// Shared by the f16 and bf16 decoders of every x86 path: the row, unaligned vector access
+// to it, and the scalar tail through the exact widening `Widen`.
+template <class Arch, float (*Widen)(std::uint16_t) noexcept>
+struct half_base {
   using batch = xsimd::batch<float, Arch>;
   const std::byte* row;
-  f16_base(const std::byte* r, std::size_t /*dim*/) noexcept : row(r) {}
+  half_base(const std::byte* r, std::size_t /*dim*/) noexcept : row(r) {}
   float at(std::size_t j) const noexcept {
     std::uint16_t h;
     std::memcpy(&h, row + 2 * j, 2);
-    return f16_bits_to_f32(h);
+    return Widen(h);
   }
   template <class V>
   const V* at_bytes(std::size_t j) const noexcept {
     return reinterpret_cast<const V*>(row + 2 * j);
   }
 };
+template <class Arch>
+using f16_base = half_base<Arch, f16_bits_to_f32>;
 
 #if defined(__AVX512F__)
 template <>
 struct decoder<xsimd::avx512bw, dtype::f16> : f16_base<xsimd::avx512bw> {
-  using f16_base::f16_base;
+  using half_base::half_base;
   batch load(std::size_t j) const noexcept {
     return _mm512_cvtph_ps(_mm256_loadu_si256(at_bytes<__m256i>(j)));
   }
@@ -43,7 +46,7 @@ struct decoder<xsimd::avx512bw, dtype::f16> : f16_base<xsimd::avx512bw> {
 #if defined(__AVX2__) && defined(__F16C__)
 template <>
 struct decoder<xsimd::fma3<xsimd::avx2>, dtype::f16> : f16_base<xsimd::fma3<xsimd::avx2>> {
-  using f16_base::f16_base;
+  using half_base::half_base;
   batch load(std::size_t j) const noexcept {
     return _mm256_cvtph_ps(_mm_loadu_si128(at_bytes<__m128i>(j)));
   }
@@ -57,7 +60,7 @@ struct decoder<xsimd::fma3<xsimd::avx2>, dtype::f16> : f16_base<xsimd::fma3<xsim
 // 2^-1 * (1 + m * 2^-23) minus 0.5, exact because both terms are representable.
 template <>
 struct decoder<xsimd::sse2, dtype::f16> : f16_base<xsimd::sse2> {
-  using f16_base::f16_base;
+  using half_base::half_base;
   static batch widen(__m128i halves) noexcept {
     const __m128i h = _mm_unpacklo_epi16(halves, _mm_setzero_si128());
     const __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
