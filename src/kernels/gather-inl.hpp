@@ -73,12 +73,11 @@ void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexc
   using dec = decoder<Arch, Type>;
   const std::size_t dim = t.dim;
   const std::size_t ahead = prefetch_distance(t.row_bytes);
-  const std::size_t steps = (dim + step_values - 1) / step_values;
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     const std::byte* next =
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
-    row_prefetch prefetch(next, t.row_bytes, steps);
+    row_prefetch prefetch(next, t.row_bytes);
     float* dst = out + i * dim;
     if constexpr (simd_decoder<dec>) {
       visit<dec>(row, dim, [&](const auto& d) { copy_row(d, prefetch, dst, dim); });

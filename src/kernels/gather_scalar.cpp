@@ -17,8 +17,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexc
   const std::size_t ahead = prefetch_distance(t.row_bytes);
   for (std::size_t i = 0; i < n; ++i) {
     if (i + ahead < n)
-      row_prefetch(t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride, t.row_bytes, 1)
-          .finish();
+      row_prefetch(t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride, t.row_bytes).finish();
     codec<Type>::decode(t.data + static_cast<std::size_t>(ids[i]) * t.stride, t.dim,
                         out + i * t.dim);
   }

@@ -16,22 +16,25 @@ inline std::size_t prefetch_distance(std::size_t row_bytes) noexcept {
   return d < 1 ? 1 : (d > 16 ? 16 : d);
 }
 
-// Prefetches the cache lines of one row ([row, row + row_bytes), any alignment), spread evenly
-// over `steps` calls of step(), so the prefetches interleave with the copy instead of bursting;
-// finish() issues whatever is left. A null row prefetches nothing.
+// Prefetches the cache lines of one row ([row, row + row_bytes), any alignment): one line per
+// step() while any are left, so the prefetches interleave with the copy of the current row
+// instead of bursting; finish() issues whatever is left (the metadata line of a row whose
+// payload ended first, or every line when the caller has no steps). A null row prefetches
+// nothing. For fp32 rows one line per step of 16 values covers the row exactly; narrower
+// rows are covered in the first steps.
 class row_prefetch {
  public:
-  row_prefetch(const std::byte* row, std::size_t row_bytes, std::size_t steps) noexcept
-      : steps_(steps == 0 ? 1 : steps) {
+  row_prefetch(const std::byte* row, std::size_t row_bytes) noexcept {
     if (row == nullptr) return;
     const auto begin = reinterpret_cast<std::uintptr_t>(row);
     line_ = begin & ~std::uintptr_t{63};
     end_ = begin + row_bytes;
-    lines_ = (end_ - line_ + 63) / 64;
   }
   void step() noexcept {
-    due_ += lines_;
-    for (; due_ >= steps_ && line_ < end_; due_ -= steps_, line_ += 64) fetch();
+    if (line_ < end_) {
+      fetch();
+      line_ += 64;
+    }
   }
   void finish() noexcept {
     for (; line_ < end_; line_ += 64) fetch();
@@ -41,7 +44,6 @@ class row_prefetch {
   void fetch() const noexcept { __builtin_prefetch(reinterpret_cast<const void*>(line_), 0, 3); }
 
   std::uintptr_t line_ = 0, end_ = 0;
-  std::size_t lines_ = 0, steps_, due_ = 0;
 };
 
 }  // namespace
