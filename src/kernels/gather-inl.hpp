@@ -11,6 +11,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <utility>
 
@@ -36,6 +37,16 @@ struct decoder {};
 
 template <class Dec>
 concept simd_decoder = requires { typename Dec::batch; };
+
+// A block decoder (ggml's formats, decode_ggml-inl.hpp) writes whole blocks instead:
+//   static constexpr std::size_t block_values;
+//   decoder(const std::byte* row, std::size_t dim) noexcept;
+//   void block(std::size_t b, float* dst) const noexcept;  // values of block b to dst
+template <class Dec>
+concept block_decoder = requires(const Dec& d, float* dst) {
+  { Dec::block_values } -> std::convertible_to<std::size_t>;
+  d.block(std::size_t{0}, dst);
+};
 
 template <class Dec, class F>
 inline void visit(const std::byte* row, std::size_t dim, F&& f) noexcept {
@@ -68,6 +79,18 @@ inline void copy_row(const Decoder& src, row_prefetch& prefetch, float* dst,
   }
 }
 
+// Decodes one row of whole blocks into dst, one prefetch step per 16 values.
+template <class Decoder>
+inline void copy_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
+                        std::size_t dim) noexcept {
+  constexpr std::size_t bv = Decoder::block_values;
+  for (std::size_t b = 0, j = 0; j < dim; ++b, j += bv) {
+    for (std::size_t k = 0; k < bv; k += step_values) prefetch.step();
+    src.block(b, dst + j);
+  }
+  prefetch.finish();
+}
+
 template <class Arch, dtype Type, class Id>
 void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept {
   using dec = decoder<Arch, Type>;
@@ -79,7 +102,9 @@ void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexc
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
     row_prefetch prefetch(next, t.row_bytes);
     float* dst = out + i * dim;
-    if constexpr (simd_decoder<dec>) {
+    if constexpr (block_decoder<dec>) {
+      copy_blocks(dec(row, dim), prefetch, dst, dim);
+    } else if constexpr (simd_decoder<dec>) {
       visit<dec>(row, dim, [&](const auto& d) { copy_row(d, prefetch, dst, dim); });
     } else {
       prefetch.finish();
