@@ -136,10 +136,12 @@ table table::allocate(std::size_t rows, std::size_t dim, dtype type) {
 table table::from_f32(std::span<const float> weights, std::size_t rows, std::size_t dim,
                       dtype type) {
   (void)checked_stride(rows, dim, type);
-  check_count(weights.size(), rows, dim, dim, "weights", "values");
   const detail::codec_ops& codec = detail::codec_of(type);
   if (codec.encode == nullptr)
-    table_error(std::string(info(type).name) + " tables cannot be made from fp32 weights");
+    table_error(std::string(info(type).name) +
+                " tables cannot be made from fp32 weights; use table::from_blocks with the file's "
+                "blocks");
+  check_count(weights.size(), rows, dim, dim, "weights", "values");
   if (codec.check != nullptr)
     for (std::size_t r = 0; r < rows; ++r) codec.check(weights.data() + r * dim, dim, r);
   table t = allocate(rows, dim, type);
@@ -166,6 +168,18 @@ table table::from_rowwise_int8(std::span<const std::uint8_t> packed, std::size_t
   (void)checked_stride(rows, dim, dtype::int8_rowwise);
   check_count(packed.size(), rows, dim, dim + 8, "packed int8 rows", "bytes");
   return wrap(std::as_bytes(packed), rows, dim, dtype::int8_rowwise).copy();
+}
+
+table table::from_blocks(std::span<const std::byte> blocks, std::size_t rows, std::size_t dim,
+                         dtype type) {
+  (void)checked_stride(rows, dim, type);
+  const std::size_t bytes = detail::row_size_of(type, dim).bytes;
+  if (blocks.size() != rows * bytes)  // checked_stride bounded rows * bytes
+    table_error("blocks hold " + std::to_string(blocks.size()) + " bytes, expected " +
+                std::to_string(rows * bytes) + " for " + shape(rows, dim) + " " +
+                std::string(info(type).name) + " (" + std::to_string(rows) + " rows of " +
+                std::to_string(bytes) + " bytes)");
+  return wrap(blocks, rows, dim, type).copy();
 }
 
 table table::wrap(std::span<const std::byte> memory, std::size_t rows, std::size_t dim,

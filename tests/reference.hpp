@@ -1,6 +1,7 @@
 // Plain scalar reference implementations for the tests. Shares no code with src/ (only the
 // public dtype enum): if the library and this file agree, two independent readings of the
-// contract agree.
+// contract agree. ggml's block formats delegate to tests/ggml_reference.hpp, written from
+// the block layouts and gguf's arithmetic and checked against the gguf fixtures.
 #pragma once
 
 #include <bit>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "embtab/dtype.hpp"
+#include "ggml_reference.hpp"
 
 namespace embtab::ref {
 
@@ -58,9 +60,29 @@ inline float dequantize(std::uint8_t code, float scale, float bias) {
 // The conformance suite runs every registered dtype against these; a dtype they do not know
 // makes it fail, so a new dtype needs its reference here.
 
-// Bytes of one stored row of `dim` values, or std::nullopt for a dtype this file does not know.
+// The ggml type of one of ggml's block formats; std::nullopt for the other dtypes.
+inline std::optional<ggml::type> ggml_type_of(embtab::dtype type) {
+  switch (type) {
+    case embtab::dtype::q8_0: return ggml::type::q8_0;
+    case embtab::dtype::q4_0: return ggml::type::q4_0;
+    case embtab::dtype::q4_k: return ggml::type::q4_k;
+    case embtab::dtype::q6_k: return ggml::type::q6_k;
+    default: return std::nullopt;
+  }
+}
+
+// Bytes of one stored row of `dim` values, or std::nullopt for a dtype this file does not know
+// (or a dim that is not a whole number of the format's blocks).
 inline std::optional<std::size_t> stored_row_bytes(embtab::dtype type, std::size_t dim) {
   switch (type) {
+    case embtab::dtype::q8_0:
+    case embtab::dtype::q4_0:
+    case embtab::dtype::q4_k:
+    case embtab::dtype::q6_k: {
+      const ggml::type t = *ggml_type_of(type);
+      if (dim % ggml::traits(t).block_values != 0) return std::nullopt;
+      return ggml::row_bytes(t, dim);
+    }
     case embtab::dtype::f32: return dim * 4;
     case embtab::dtype::f16:
     case embtab::dtype::bf16: return dim * 2;
@@ -69,7 +91,10 @@ inline std::optional<std::size_t> stored_row_bytes(embtab::dtype type, std::size
   return std::nullopt;
 }
 
-// Whether lookups must reproduce NaN payloads bit for bit (else any NaN for a NaN).
+// Whether lookups must reproduce NaN payloads bit for bit (else any NaN for a NaN). The ggml
+// formats are exact: the library and ggml_reference.hpp do the same float operations in the
+// same order (no fma), so the CPU gives both the same NaN (on x86-64 also numpy's: the
+// fixtures check that).
 inline bool nan_payloads_exact(embtab::dtype type) { return type != embtab::dtype::int8_rowwise; }
 
 inline float load_f32(const std::uint8_t* p) {
@@ -103,6 +128,13 @@ inline std::optional<std::vector<float>> decode_row(embtab::dtype type, const st
       for (std::size_t j = 0; j < dim; ++j) v[j] = dequantize(row[j], scale, bias);
       return v;
     }
+    case embtab::dtype::q8_0:
+    case embtab::dtype::q4_0:
+    case embtab::dtype::q4_k:
+    case embtab::dtype::q6_k:
+      if (!stored_row_bytes(type, dim)) return std::nullopt;
+      ggml::dequantize_row(*ggml_type_of(type), row, dim, v.data());
+      return v;
   }
   return std::nullopt;
 }
@@ -111,7 +143,10 @@ inline std::optional<std::vector<float>> decode_row(embtab::dtype type, const st
 // format: any bit pattern for f32/f16/bf16 (subnormals, inf, NaN payloads); for int8_rowwise
 // random codes with, by `kind` % 4, an ordinary scale and bias, a bias far below the scale's
 // precision (the kernels' exact double path), a zero bias (their float path), or random bits
-// for both (inf, NaN, subnormal). False for a dtype this file does not know.
+// for both (inf, NaN, subnormal); for the ggml formats random codes (and q4_k scales/mins,
+// q6_k int8 scales) with, for kind % 4 != 3, ordinary fp16 scales of either sign, and for
+// kind % 4 == 3 random fp16 bits, a quarter of them replaced by inf, -inf or a NaN (quiet,
+// signalling, with payloads). False for a dtype this file does not know.
 inline bool random_row(embtab::dtype type, std::size_t dim, std::mt19937& gen, std::size_t kind,
                        std::uint8_t* row) {
   const auto n = stored_row_bytes(type, dim);
@@ -123,6 +158,31 @@ inline bool random_row(embtab::dtype type, std::size_t dim, std::mt19937& gen, s
     const float bias = kind % 4 == 0 ? normal(gen) * 40.0f : kind % 4 == 1 ? normal(gen) * 1e-19f : 0.0f;
     std::memcpy(row + dim, &scale, 4);
     std::memcpy(row + dim + 4, &bias, 4);
+  }
+  if (const auto g = ggml_type_of(type)) {
+    // The offsets of each block's fp16 scales: d (and q4_k's dmin; q6_k keeps d last).
+    std::vector<std::size_t> scales;
+    switch (*g) {
+      case ggml::type::q8_0:
+      case ggml::type::q4_0: scales = {0}; break;
+      case ggml::type::q4_k: scales = {0, 2}; break;
+      case ggml::type::q6_k: scales = {208}; break;
+    }
+    static constexpr std::uint16_t specials[] = {0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0x7D55, 0xFFFF};
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const ggml::type_traits tr = ggml::traits(*g);
+    for (std::size_t b = 0; b < dim / tr.block_values; ++b)
+      for (const std::size_t at : scales) {
+        std::uint8_t* p = row + b * tr.block_bytes + at;
+        std::uint16_t bits = 0;
+        if (kind % 4 != 3)
+          bits = ggml::fp32_to_fp16(normal(gen) * std::exp2(static_cast<float>(static_cast<int>(gen() % 16)) - 14.0f));
+        else if (gen() % 4 == 0)
+          bits = specials[gen() % std::size(specials)];
+        else
+          bits = static_cast<std::uint16_t>(gen());
+        std::memcpy(p, &bits, 2);
+      }
   }
   return true;
 }

@@ -93,13 +93,18 @@ TEST(Table, RejectsBadShapesNamingTheValues) {
 // before any read, so a correct library never touches what is not there.
 struct constructor {
   std::string name;
+  std::size_t block;        // values per block of its dtype: the dims it takes are multiples of it
+  std::size_t block_bytes;  // bytes per block (per value for element dtypes)
   std::function<table(std::size_t rows, std::size_t dim)> make;
 };
+
+constexpr std::size_t size_max = std::numeric_limits<std::size_t>::max();
 
 std::vector<constructor> every_constructor() {
   static const float f = 0.0f;
   static const std::uint16_t h = 0;
   static const std::uint8_t b = 0;
+  static const std::byte raw{0};
   const auto claimed = [](std::size_t rows, std::size_t per_row) {
     std::size_t n = 0;
     return __builtin_mul_overflow(rows, per_row, &n) ? std::size_t{1} : n;
@@ -107,28 +112,38 @@ std::vector<constructor> every_constructor() {
   std::vector<constructor> all;
   for (const dtype type : embtab::all_dtypes()) {
     const std::string name = embtab::to_string(type);
-    all.push_back({"random_normal/" + name, [type](std::size_t rows, std::size_t dim) {
+    const std::size_t block = embtab::info(type).block_values, bb = embtab::info(type).block_bytes;
+    all.push_back({"from_blocks/" + name, block, bb, [=](std::size_t rows, std::size_t dim) {
+                     std::size_t rb = 1;  // a row that overflows: from_blocks must refuse before reading
+                     try {
+                       rb = embtab::row_bytes(type, dim);
+                     } catch (const std::invalid_argument&) {
+                     }
+                     return table::from_blocks(std::span<const std::byte>(&raw, claimed(rows, rb)), rows, dim, type);
+                   }});
+    // q4_k, q6_k: refused before anything (ggml_blocks_test.cpp).
+    if (!embtab::has_f32_encoder(type)) continue;
+    all.push_back({"random_normal/" + name, block, bb, [type](std::size_t rows, std::size_t dim) {
                      return embtab::torch::random_normal(rows, dim, 1, type);
                    }});
-    if (type == dtype::int8_rowwise) continue;  // from_f32 checks int8 rows before allocating
-    all.push_back({"from_f32/" + name, [=](std::size_t rows, std::size_t dim) {
+    // from_f32 checks int8_rowwise, q8_0 and q4_0 rows (finite values) before allocating.
+    if (type == dtype::int8_rowwise || type == dtype::q8_0 || type == dtype::q4_0) continue;
+    all.push_back({"from_f32/" + name, block, bb, [=](std::size_t rows, std::size_t dim) {
                      return table::from_f32(std::span<const float>(&f, claimed(rows, dim)), rows, dim, type);
                    }});
   }
-  all.push_back({"from_f16_bits", [=](std::size_t rows, std::size_t dim) {
+  all.push_back({"from_f16_bits", 1, 2, [=](std::size_t rows, std::size_t dim) {
                    return table::from_f16_bits(std::span<const std::uint16_t>(&h, claimed(rows, dim)), rows, dim);
                  }});
-  all.push_back({"from_bf16_bits", [=](std::size_t rows, std::size_t dim) {
+  all.push_back({"from_bf16_bits", 1, 2, [=](std::size_t rows, std::size_t dim) {
                    return table::from_bf16_bits(std::span<const std::uint16_t>(&h, claimed(rows, dim)), rows, dim);
                  }});
-  all.push_back({"from_rowwise_int8", [=](std::size_t rows, std::size_t dim) {
+  all.push_back({"from_rowwise_int8", 1, 1, [=](std::size_t rows, std::size_t dim) {
                    return table::from_rowwise_int8(
                        std::span<const std::uint8_t>(&b, claimed(rows, dim + 8 < dim ? 1 : dim + 8)), rows, dim);
                  }});
   return all;
 }
-
-constexpr std::size_t size_max = std::numeric_limits<std::size_t>::max();
 
 std::string outcome(const constructor& c, std::size_t rows, std::size_t dim) {
   try {
@@ -143,7 +158,9 @@ std::string outcome(const constructor& c, std::size_t rows, std::size_t dim) {
 
 TEST(TableLimits, OverflowingShapesAreRejectedByEveryConstructor) {
   // Each shape overflows size_t in rows x dim, in a row's bytes, or in rows x row_stride,
-  // for every dtype (row_stride >= 64 and >= dim x value bytes).
+  // for every element dtype (row_stride >= 64 and >= dim x value bytes). A block dtype takes
+  // dim blocks instead of dim values (at least 18 bytes where an f32 value has 4), or, where
+  // that count overflows, the widest whole-block row twice (over half of size_t each).
   const std::pair<std::size_t, std::size_t> shapes[] = {
       {size_max / 64 + 1, 1},   {std::size_t{1} << 32, std::size_t{1} << 32},
       {size_max, size_max},     {1, size_max},
@@ -151,7 +168,11 @@ TEST(TableLimits, OverflowingShapesAreRejectedByEveryConstructor) {
       {3, size_max / 3},        {size_max / 128 + 1, 100},
       {std::size_t{1} << 58, 64}};
   for (const auto& c : every_constructor())
-    for (const auto& [rows, dim] : shapes) {
+    for (auto [rows, dim] : shapes) {
+      if (c.block > 1 && __builtin_mul_overflow(dim, c.block, &dim)) {
+        dim = size_max / c.block * c.block;
+        rows = std::max<std::size_t>(rows, 2);
+      }
       const std::string got = outcome(c, rows, dim);
       const std::string name = c.name + " " + std::to_string(rows) + " x " + std::to_string(dim);
       EXPECT_EQ(got.rfind("invalid_argument: embtab::table: ", 0), 0u) << name << ": " << got;
@@ -172,16 +193,31 @@ TEST(TableLimits, OverflowMessagesNameTheShape) {
 }
 
 TEST(TableLimits, ShapesTooLargeToAllocateThrowBadAlloc) {
-  // Shapes that pass every overflow check, whose bytes (2^60 and up, or the whole address
+  // Shapes that pass every overflow check, whose bytes (2^56 and up, or the whole address
   // space) no machine can allocate: each constructor must throw std::bad_alloc, not crash.
   const std::pair<std::size_t, std::size_t> shapes[] = {
       {std::size_t{1} << 54, 1},      // 2^54 rows x 64-byte stride = 2^60 bytes
       {std::size_t{1} << 44, 1000},   // 2^44 x 1024..4032 bytes
       {1, (size_max - 72) / 4},       // the widest f32 row: rows x dim fit, the bytes do not
       {size_max / 64, 1}};            // rows x stride = 2^64 - 64
-  for (const auto& c : every_constructor())
-    for (const auto& [rows, dim] : shapes)
+  for (const auto& c : every_constructor()) {
+    if (c.block == 1) {
+      for (const auto& [rows, dim] : shapes)
+        EXPECT_EQ(outcome(c, rows, dim), "bad_alloc") << c.name << " " << rows << " x " << dim;
+      continue;
+    }
+    // Block dtypes (34 to 210 bytes a block): the same four kinds of shape in whole blocks.
+    const std::size_t block = c.block, block_bytes = c.block_bytes;
+    const std::size_t stride = (block_bytes + 63) / 64 * 64;
+    const std::size_t widest = std::min((size_max - 63) / block_bytes, size_max / block) * block;
+    const std::pair<std::size_t, std::size_t> block_shapes[] = {
+        {std::size_t{1} << 50, block},        // 2^50 rows x 64..256 bytes
+        {std::size_t{1} << 40, 1000 * block}, // 2^40 x 18000..210000 bytes
+        {1, widest},                          // the widest row
+        {size_max / stride, block}};          // nearly the whole address space
+    for (const auto& [rows, dim] : block_shapes)
       EXPECT_EQ(outcome(c, rows, dim), "bad_alloc") << c.name << " " << rows << " x " << dim;
+  }
 }
 
 TEST(Table, MoveLeavesSourceEmpty) {

@@ -109,14 +109,24 @@ TEST(Wrap, KeepsTheOwnerAliveAsLongAsTheTable) {
 
 TEST(Wrap, AnOwningTablesOwnMemoryReadsTheSameValues) {
   for (const dtype type : embtab::all_dtypes()) {
-    const auto w = embtab::ref::random_weights(9, 33, 4);
-    const table owning = table::from_f32(w, 9, 33, type);
+    // 33 values, or 3 blocks; from the fp32 weights, or (q4_k, q6_k) from random blocks.
+    const std::size_t block = embtab::info(type).block_values, dim = block == 1 ? 33 : 3 * block;
+    const auto w = embtab::ref::random_weights(9, dim, 4);
+    std::vector<std::uint8_t> blocks(9 * embtab::row_bytes(type, dim));
+    std::mt19937 gen(4);
+    for (std::size_t r = 0; r < 9; ++r)
+      ASSERT_TRUE(embtab::ref::random_row(type, dim, gen, r, blocks.data() + r * blocks.size() / 9));
+    const table owning = embtab::has_f32_encoder(type)
+                             ? table::from_f32(w, 9, dim, type)
+                             : table::from_blocks(std::as_bytes(std::span(blocks)), 9, dim, type);
     EXPECT_TRUE(owning.owns_memory());
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(owning.data()) % 64, 0u);
     EXPECT_EQ(owning.row_stride() % 64, 0u);
-    EXPECT_EQ(owning.row_stride(), table::owning_stride(9, 33, type));
-    const table view = table::wrap({owning.data(), owning.bytes()}, 9, 33, type, owning.row_stride());
-    EXPECT_EQ(lookup_all(view), lookup_all(owning)) << embtab::to_string(type);
+    EXPECT_EQ(owning.row_stride(), table::owning_stride(9, dim, type));
+    const table view = table::wrap({owning.data(), owning.bytes()}, 9, dim, type, owning.row_stride());
+    const auto from_view = lookup_all(view), from_owning = lookup_all(owning);  // bits: NaN too
+    EXPECT_EQ(std::memcmp(from_view.data(), from_owning.data(), from_view.size() * 4), 0)
+        << embtab::to_string(type);
     const table copy = view.copy();
     EXPECT_TRUE(copy.owns_memory());
     EXPECT_NE(copy.data(), owning.data());

@@ -12,7 +12,7 @@ namespace embtab {
 
 // Row-major table of rows() x dim() values of type(). Two kinds, one type:
 //
-// Owning tables (from_f32, from_*_bits, from_rowwise_int8, copy): embtab allocated the rows.
+// Owning tables (from_f32, from_*_bits, from_rowwise_int8, from_blocks, copy): embtab allocated the rows.
 //   data() is 64-byte aligned and row_stride() is row_bytes() rounded up to a multiple of 64,
 //   so a row never shares a cache line with its neighbour; the padding bytes are zero.
 // Views (wrap): rows that someone else owns (a memory-mapped model file, a runtime's buffer),
@@ -25,6 +25,8 @@ namespace embtab {
 //   int8_rowwise:   dim uint8 codes, then the fp32 scale and the fp32 bias (little-endian) at
 //                   byte offsets dim and dim + 4: exactly a row of PyTorch's
 //                   embedding_bag_byte_prepack output, so wrap() reads that without a copy.
+//   q8_0, q4_0, q4_k, q6_k: dim / block_values ggml blocks (dtype.hpp), exactly as a GGUF
+//                   tensor stores a row, so wrap() reads a memory-mapped GGUF file in place.
 //
 // A table is immutable after construction, so any number of threads may look up from it at
 // once. It is movable, not copyable (copy() makes an owning copy); a moved-from table has
@@ -53,6 +55,14 @@ class table {
   //                  NaN or inf, or one whose values would dequantize past the float range,
   //                  throws std::invalid_argument naming the row; every row is checked for
   //                  NaN/inf and range before anything is allocated.
+  //   q8_0, q4_0:    ggml's reference quantizers, byte-identical to gguf.quants.quantize
+  //                  (q8_0: d = max|x| / 127, codes round(x / d) half away from zero; q4_0:
+  //                  d = (the value of largest |x|) / -8, codes min(15, trunc(x / d + 8.5))),
+  //                  d stored as fp16 rounded to nearest even. Finite rows only (NaN or inf
+  //                  throws, naming the row); as in gguf, a block whose d overflows fp16 is
+  //                  stored with d = +-inf (its values then look up as inf or NaN).
+  //   q4_k, q6_k:    refused (std::invalid_argument naming table::from_blocks): embtab has
+  //                  no quantizer for them; make them with from_blocks or wrap.
   static table from_f32(std::span<const float> weights, std::size_t rows, std::size_t dim,
                         dtype type = dtype::f32);
 
@@ -71,6 +81,20 @@ class table {
   // reads the same rows without a copy.)
   static table from_rowwise_int8(std::span<const std::uint8_t> packed, std::size_t rows,
                                  std::size_t dim);
+
+  // An owning table from stored rows in the registry's layout (above, and dtype.hpp): blocks
+  // holds rows x row_bytes(type, dim) bytes, packed (row r at r * row_bytes), any alignment,
+  // e.g. a GGUF tensor's data for q8_0, q4_0, q4_k, q6_k. The bytes are copied as they are
+  // (no re-quantization, no check of the values: NaN or inf scales look up as gguf
+  // dequantizes them); equivalent to wrap(blocks, rows, dim, type).copy() after the size
+  // check. Works for every registered dtype, and is the one way to make a q4_k or q6_k
+  // table that owns its rows. Throws std::invalid_argument (naming the numbers) if rows or
+  // dim is 0, if `type` is not registered, if dim is not a multiple of the type's block
+  // values (the message names dim and the block size), if blocks.size() != rows *
+  // row_bytes(type, dim), or if rows * row_stride() overflows; std::bad_alloc if the memory
+  // cannot be had. Allocates rows * row_stride() bytes.
+  static table from_blocks(std::span<const std::byte> blocks, std::size_t rows, std::size_t dim,
+                           dtype type);
 
   // A view of rows that someone else owns: no copy, any alignment. memory holds the rows:
   // row r starts at memory.data() + r * row_stride and holds row_bytes(type, dim) bytes in the

@@ -2,5 +2,6 @@
 #pragma once
 
 #include "f32.hpp"
+#include "ggml.hpp"
 #include "half.hpp"
 #include "int8_rowwise.hpp"

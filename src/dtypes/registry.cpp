@@ -71,6 +71,10 @@ std::size_t row_bytes(dtype type, std::size_t dim) {
                               std::string(info(type).name) + " values overflows size_t");
 }
 
+bool has_f32_encoder(dtype type) noexcept {
+  return detail::find_info(type) != nullptr && detail::codec_of(type).encode != nullptr;
+}
+
 const char* to_string(dtype type) noexcept { return info(type).name.data(); }
 
 }  // namespace embtab

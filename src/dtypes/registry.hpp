@@ -26,6 +26,10 @@ inline constexpr registry_entry registry[] = {
     {dtype::f16,          {"f16",          1,            2,           0}},
     {dtype::bf16,         {"bf16",         1,            2,           0}},
     {dtype::int8_rowwise, {"int8_rowwise", 1,            1,           8}},
+    {dtype::q8_0,         {"q8_0",         32,           34,          0}},
+    {dtype::q4_0,         {"q4_0",         32,           18,          0}},
+    {dtype::q4_k,         {"q4_k",         256,          144,         0}},
+    {dtype::q6_k,         {"q6_k",         256,          210,         0}},
 };
 
 inline constexpr std::size_t dtype_count = std::size(registry);

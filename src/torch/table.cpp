@@ -10,6 +10,9 @@ namespace embtab::torch {
 
 table random_normal(std::size_t rows, std::size_t dim, std::uint64_t seed, dtype type) {
   (void)table::owning_stride(rows, dim, type);  // the shape errors from_f32 would give
+  // A dtype from_f32 refuses (q4_k, q6_k) is refused before the weights are drawn: from_f32
+  // checks the dtype before the weights' size.
+  if (!has_f32_encoder(type)) return table::from_f32({}, rows, dim, type);
   // rows * dim fits (the stride check bounds it) but its fp32 bytes need not: a huge f16 or
   // int8 shape must give bad_alloc like any other, not std::vector's length_error.
   const std::size_t count = rows * dim;

@@ -133,6 +133,7 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
 
   for (std::size_t d = 0; d < dtype_count; ++d) {
     const embtab::dtype type = dtypes[d];
+    if (g.dim % embtab::info(type).block_values != 0) continue;  // no such table
     const auto& t = eb::cached_table(g.rows, g.dim, type);
     auto ids = std::make_shared<eb::id_stream>(g.rows, g.n, g.mode, d + 1, parts);
     const embtab::lookup_options options{.threads = g.threads};

@@ -32,12 +32,29 @@ struct lookup_options {
 
 [[noreturn]] void fail(const std::string& what) { embtab::tool::fail("lookup", what); }
 
-// --dtype's choices: every registered dtype that can be made from fp32 weights.
+// --dtype's choices: every registered dtype that can be made from fp32 weights (the table is
+// PyTorch's fp32 initialisation, converted).
 std::vector<std::string> dtype_names() {
   std::vector<std::string> names;
-  for (const embtab::dtype type : embtab::all_dtypes()) names.emplace_back(embtab::info(type).name);
+  for (const embtab::dtype type : embtab::all_dtypes())
+    if (embtab::has_f32_encoder(type)) names.emplace_back(embtab::info(type).name);
   return names;
 }
+
+// Checks --dtype: one of dtype_names(); a registered dtype that only comes from a model
+// file's blocks (q4_k, q6_k) is named as such rather than as an unknown name.
+const CLI::Validator dtype_choice(
+    [](std::string& s) -> std::string {
+      const auto names = dtype_names();
+      if (std::find(names.begin(), names.end(), s) != names.end()) return {};
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
+      if (embtab::dtype_from_name(s))
+        return s + " tables come only from a model file's blocks, not from fp32 weights; "
+                   "expected one of {" + list + "}";
+      return s + " not in {" + list + "}";
+    },
+    "DTYPE");
 
 // "2,3,5,1" or "2, 3, 5, 1": int64 ids; an empty list is no ids.
 std::vector<std::int64_t> parse_ids(const std::string& text) {
@@ -73,6 +90,9 @@ std::string gib(double bytes) {
 void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
   const std::string shape =
       std::to_string(vocab) + " x " + std::to_string(dim) + " " + embtab::to_string(type);
+  if (const std::size_t block = embtab::info(type).block_values; dim % block != 0)
+    fail("--dim " + std::to_string(dim) + " is not a multiple of " + embtab::to_string(type) + "'s " +
+         std::to_string(block) + " values per block");
   std::size_t values = 0, weights = 0, need = 0, stride = 0;
   try {
     stride = embtab::table::owning_stride(vocab, dim, type);
@@ -152,8 +172,9 @@ void add_lookup_command(CLI::App& app) {
   cmd->footer(
       "Prints what  torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids))  prints "
       "(without grad_fn), digit for digit. For f16, bf16 and int8_rowwise the table is stored in that type "
-      "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do) and the "
-      "printed values are the fp32 rows a lookup returns. A bad id or argument: exit status 2, "
+      "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do), for q8_0 and "
+      "q4_0 as gguf's quantizer stores it (--dim a multiple of 32), and the printed values are the "
+      "fp32 rows a lookup returns; q4_k and q6_k come only from a model file's blocks. A bad id or argument: exit status 2, "
       "one line on stderr, nothing on stdout.");
   cmd->add_option("--vocab", opt->vocab, "Rows of the table (vocabulary size V)")
       ->required()
@@ -166,7 +187,7 @@ void add_lookup_command(CLI::App& app) {
       ->check(torch_seed)
       ->capture_default_str();
   cmd->add_option("--dtype", opt->dtype, "How the table stores its values")
-      ->check(CLI::IsMember(dtype_names()))
+      ->check(dtype_choice)
       ->capture_default_str();
   cmd->add_option("--ids", opt->ids, "Token ids, comma-separated (spaces allowed): 2,3,5,1")
       ->required();
