@@ -70,9 +70,42 @@ float weight(std::size_t row, std::size_t col) noexcept {
   return static_cast<float>(static_cast<std::int32_t>(h >> 40) - (1 << 23)) * 0x1p-23f;
 }
 
+// A table of a dtype that cannot be made from fp32 (q4_k, q6_k: their tables come from a
+// model file's blocks): splitmix64 bytes in the registry's row layout, each row redrawn until
+// every value decodes finite (a random fp16 scale is inf or NaN one time in 32), then
+// from_blocks. Deterministic, and format-agnostic: the scalar codec is what judges a row.
+embtab::table random_blocks_table(std::size_t rows, std::size_t dim, embtab::dtype type) {
+  const std::size_t rb = embtab::row_bytes(type, dim);
+  std::vector<std::byte> blocks(rows * rb);
+#pragma omp parallel
+  {
+    std::vector<float> values(dim);
+    const std::int64_t id = 0;
+#pragma omp for schedule(static)
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::byte* row = blocks.data() + r * rb;
+      for (std::uint64_t attempt = 0; attempt < 64; ++attempt) {
+        std::uint64_t state = splitmix64((static_cast<std::uint64_t>(r) << 8) ^ attempt);
+        for (std::size_t b = 0; b < rb; b += 8) {
+          const std::uint64_t word = splitmix64(state++);
+          std::memcpy(row + b, &word, std::min<std::size_t>(8, rb - b));
+        }
+        const embtab::table one = embtab::table::wrap(std::span<const std::byte>(row, rb), 1, dim, type);
+        if (!embtab::lookup(one, std::span<const std::int64_t>(&id, 1), values, {.threads = 1}).ok()) break;
+        if (std::all_of(values.begin(), values.end(), [](float x) { return std::isfinite(x); })) break;
+      }
+    }
+  }
+  return embtab::table::from_blocks(blocks, rows, dim, type);
+}
+
 const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type) {
   auto& slot = tables()[{rows, dim, type}];
   if (slot) return *slot;
+  if (!embtab::has_f32_encoder(type)) {
+    slot = std::make_unique<embtab::table>(random_blocks_table(rows, dim, type));
+    return *slot;
+  }
   // Convert from the cached fp32 table when its rows are contiguous: no second weight array.
   if (type != embtab::dtype::f32) {
     const embtab::table& f = cached_table(rows, dim, embtab::dtype::f32);

@@ -33,6 +33,9 @@ float weight(std::size_t row, std::size_t col) noexcept;
 
 // The table rows x dim of `type` holding weight(r, c), built on first use (in parallel) and
 // kept until drop_tables(). The fp32 one is the source of the ideal gather and the one-hot.
+// A dtype that cannot be made from fp32 (q4_k, q6_k) holds deterministic random blocks whose
+// values are all finite instead (check_rows compares with the scalar path, so that is valid).
+// dim must be a multiple of the dtype's block.
 const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type);
 // A view (table::wrap) of the same rows as cached_table(rows, dim, type), packed (stride =
 // row_bytes) in a buffer whose first row starts `offset` bytes past a 64-byte boundary: the
