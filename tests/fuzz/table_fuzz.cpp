@@ -1,5 +1,6 @@
 // libFuzzer harness for table construction from fp32 weights: any float bits (NaN, inf,
-// subnormals, rounding ties), any registered dtype and invalid dtype values, shapes that do not match
+// subnormals, rounding ties), any registered dtype (those without an encoder must be refused
+// pointing to table::from_blocks) and invalid dtype values, shapes that do not match
 // the weights, random_normal, measure_quantization. A table that is built must store exactly
 // what the contract in table.hpp says (checked against conversions written here from that
 // text, not from src/) and look up as the reference widening of those bits on every ISA; a
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../ggml_reference.hpp"
 #include "../reference.hpp"
 #include "embtab/embtab.hpp"
 #include "embtab/torch.hpp"
@@ -77,6 +79,37 @@ int8_row ref_quantize(const float* row, std::size_t dim) {
     r.codes[j] = static_cast<std::uint8_t>(v);
   }
   return r;
+}
+
+// ggml's q8_0 / q4_0 row as table.hpp specifies it: gguf's quantizer (ggml_reference.hpp),
+// except for a block whose 1 / d overflows, where gguf has no defined result and table.hpp
+// says d is stored as fp16(d) (that is 0) with the codes of 0 (q8_0: 0, q4_0: 8).
+std::vector<std::uint8_t> ref_ggml_row(dtype type, const float* row, std::size_t dim) {
+  namespace gr = embtab::ref::ggml;
+  const bool q8 = type == dtype::q8_0;
+  const std::size_t bb = q8 ? gr::q8_0_bytes : gr::q4_0_bytes;
+  std::vector<std::uint8_t> out(dim / 32 * bb);
+  for (std::size_t b = 0; b < dim / 32; ++b) {
+    const float* x = row + 32 * b;
+    std::uint8_t* o = out.data() + b * bb;
+    float amax = 0.0f, max = x[0];
+    for (std::size_t j = 0; j < 32; ++j)
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    const float d = q8 ? amax / 127.0f : max / -8.0f;
+    if (d != 0.0f && std::isinf(1.0f / d)) {
+      const std::uint16_t h = gr::fp32_to_fp16(d);
+      std::memcpy(o, &h, 2);
+      std::memset(o + 2, q8 ? 0x00 : 0x88, bb - 2);
+    } else if (q8) {
+      gr::quantize_row_q8_0(x, 32, o);
+    } else {
+      gr::quantize_row_q4_0(x, 32, o);
+    }
+  }
+  return out;
 }
 
 // Values that sit on the edges of the conversions.
@@ -155,6 +188,15 @@ std::vector<float> check_stored(const table& t, const std::vector<float>& w) {
         for (std::size_t j = 0; j < dim; ++j) want[r * dim + j] = embtab::ref::dequantize(q.codes[j], q.scale, q.bias);
         break;
       }
+      case dtype::q8_0:
+      case dtype::q4_0: {
+        const auto q = ref_ggml_row(t.type(), src, dim);
+        FUZZ_CHECK(std::memcmp(row, q.data(), q.size()) == 0, "%s row %zu: blocks differ from gguf's",
+                   embtab::to_string(t.type()), r);
+        const auto g = t.type() == dtype::q8_0 ? embtab::ref::ggml::type::q8_0 : embtab::ref::ggml::type::q4_0;
+        embtab::ref::ggml::dequantize_row(g, q.data(), dim, want.data() + r * dim);
+        break;
+      }
       default: FUZZ_CHECK(false, "this harness has no reference encoder for %s", embtab::to_string(t.type()));
     }
   }
@@ -163,11 +205,30 @@ std::vector<float> check_stored(const table& t, const std::vector<float>& w) {
 
 int registered() { return static_cast<int>(embtab::all_dtypes().size()); }
 
-// Why from_f32(w, rows, dim, type) must refuse, or "" if it must succeed.
-std::string refusal(const std::vector<float>& w, std::size_t rows, std::size_t dim, int type) {
+// Why random_normal(rows, dim, seed, type) or from_f32(rows x dim weights, type) must refuse
+// before looking at any weight, or "": the shape, then whether the dtype has an encoder.
+std::string shape_refusal(std::size_t rows, std::size_t dim, int type) {
   if (rows == 0 || dim == 0) return "rows and dim must be positive";
   if (type >= registered()) return "dtype " + std::to_string(type) + " is not registered";
+  const auto t = static_cast<dtype>(type);
+  if (dim % embtab::info(t).block_values != 0)
+    return "dim " + std::to_string(dim) + " is not a multiple of " + embtab::to_string(t) + "'s " +
+           std::to_string(embtab::info(t).block_values) + " values per block";
+  if (!embtab::has_f32_encoder(t))
+    return std::string(embtab::to_string(t)) + " tables cannot be made from fp32 weights; use table::from_blocks";
+  return "";
+}
+
+// Why from_f32(w, rows, dim, type) must refuse, or "" if it must succeed.
+std::string refusal(const std::vector<float>& w, std::size_t rows, std::size_t dim, int type) {
+  if (auto why = shape_refusal(rows, dim, type); !why.empty()) return why;
   if (w.size() != rows * dim) return "weights hold";
+  if (static_cast<dtype>(type) == dtype::q8_0 || static_cast<dtype>(type) == dtype::q4_0) {
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < dim; ++j)
+        if (!std::isfinite(w[r * dim + j])) return "row " + std::to_string(r) + " holds NaN or inf";
+    return "";
+  }
   if (static_cast<dtype>(type) != dtype::int8_rowwise) return "";
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = w.data() + r * dim;
@@ -199,18 +260,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t rows = in.ConsumeIntegralInRange<std::size_t>(1, 12);
   std::size_t dim = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<std::size_t>(60, 300)
                                                                : in.ConsumeIntegralInRange<std::size_t>(1, 40);
+  // Block dtypes (ggml's): mostly whole blocks, now and then any dim (refused).
+  const std::size_t block = type < registered() ? embtab::info(static_cast<dtype>(type)).block_values : 1;
+  if (block > 1 && in.ConsumeIntegralInRange<int>(0, 7) != 0) dim = block * in.ConsumeIntegralInRange<std::size_t>(1, 3);
 
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
     // random_normal(type) must equal from_f32(random_normal(f32) values, type).
     const auto seed = in.ConsumeIntegral<std::uint64_t>();
-    if (type >= registered()) {
-      bool refused = false;
+    if (const std::string why = shape_refusal(rows, dim, type); !why.empty()) {
+      std::string got = "accepted";
       try {
         (void)embtab::torch::random_normal(rows, dim, seed, static_cast<dtype>(type));
-      } catch (const std::invalid_argument&) {
-        refused = true;
+      } catch (const std::invalid_argument& e) {
+        got = e.what();
       }
-      FUZZ_CHECK(refused, "random_normal accepted dtype %d", type);
+      FUZZ_CHECK(got.find(why) != std::string::npos, "random_normal(%zu, %zu, dtype %d): \"%s\" lacks \"%s\"", rows,
+                 dim, type, got.c_str(), why.c_str());
       return 0;
     }
     const table f = embtab::torch::random_normal(rows, dim, seed, dtype::f32);
