@@ -273,8 +273,11 @@ TEST(GgmlShapes, DimNotAMultipleOfTheBlockIsRefusedEverywhere) {
     dtype type;
     std::size_t dim;
   };
-  for (const auto& [type, dim] : {bad_shape{dtype::q8_0, 48}, bad_shape{dtype::q4_0, 16},
-                                  bad_shape{dtype::q4_k, 300}, bad_shape{dtype::q6_k, 128}}) {
+  for (const bad_shape& s : {bad_shape{dtype::q8_0, 48}, bad_shape{dtype::q4_0, 16}, bad_shape{dtype::q4_k, 300},
+                             bad_shape{dtype::q6_k, 128}}) {
+    // Named variables, not structured bindings: clang 14 (the tsan preset) cannot capture those.
+    const dtype type = s.type;
+    const std::size_t dim = s.dim;
     const std::string name = embtab::to_string(type);
     const std::string block = std::to_string(embtab::info(type).block_values);
     const std::string tail = "dim " + std::to_string(dim) + " is not a multiple of " + name + "'s " + block +

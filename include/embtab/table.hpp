@@ -12,7 +12,8 @@ namespace embtab {
 
 // Row-major table of rows() x dim() values of type(). Two kinds, one type:
 //
-// Owning tables (from_f32, from_*_bits, from_rowwise_int8, from_blocks, copy): embtab allocated the rows.
+// Owning tables (from_f32, from_*_bits, from_rowwise_int8, from_blocks, copy): embtab allocated
+//   the rows.
 //   data() is 64-byte aligned and row_stride() is row_bytes() rounded up to a multiple of 64,
 //   so a row never shares a cache line with its neighbour; the padding bytes are zero.
 // Views (wrap): rows that someone else owns (a memory-mapped model file, a runtime's buffer),
@@ -55,12 +56,17 @@ class table {
   //                  NaN or inf, or one whose values would dequantize past the float range,
   //                  throws std::invalid_argument naming the row; every row is checked for
   //                  NaN/inf and range before anything is allocated.
-  //   q8_0, q4_0:    ggml's reference quantizers, byte-identical to gguf.quants.quantize
-  //                  (q8_0: d = max|x| / 127, codes round(x / d) half away from zero; q4_0:
-  //                  d = (the value of largest |x|) / -8, codes min(15, trunc(x / d + 8.5))),
-  //                  d stored as fp16 rounded to nearest even. Finite rows only (NaN or inf
-  //                  throws, naming the row); as in gguf, a block whose d overflows fp16 is
-  //                  stored with d = +-inf (its values then look up as inf or NaN).
+  //   q8_0, q4_0:    ggml's reference quantizers per block of 32, byte-identical to
+  //                  gguf.quants.quantize, in fp32 without fused multiply-add: q8_0:
+  //                  d = max|x| / 127, id = 1 / d, codes round(x * id) half away from zero;
+  //                  q4_0: d = (the first value of largest |x|) / -8, id = 1 / d, codes
+  //                  min(15, trunc(x * id + 8.5)); d stored as fp16 rounded to nearest even
+  //                  (the codes use the fp32 d). Finite rows only (NaN or inf throws, naming
+  //                  the row). As in gguf, a block whose d overflows fp16 is stored with
+  //                  d = +-inf (its values then look up as inf or NaN). A block so small
+  //                  that 1 / d overflows (max |x| below about 3.7e-37 for q8_0, 2.4e-38 for
+  //                  q4_0; gguf casts inf and NaN to integers there) is stored with fp16(d) = 0
+  //                  and the code of 0 (q8_0: 0, q4_0: 8): it looks up as zeros.
   //   q4_k, q6_k:    refused (std::invalid_argument naming table::from_blocks): embtab has
   //                  no quantizer for them; make them with from_blocks or wrap.
   static table from_f32(std::span<const float> weights, std::size_t rows, std::size_t dim,

@@ -172,10 +172,10 @@ void add_lookup_command(CLI::App& app) {
   cmd->footer(
       "Prints what  torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids))  prints "
       "(without grad_fn), digit for digit. For f16, bf16 and int8_rowwise the table is stored in that type "
-      "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do), for q8_0 and "
-      "q4_0 as gguf's quantizer stores it (--dim a multiple of 32), and the printed values are the "
-      "fp32 rows a lookup returns; q4_k and q6_k come only from a model file's blocks. A bad id or argument: exit status 2, "
-      "one line on stderr, nothing on stdout.");
+      "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do), for q8_0 "
+      "and q4_0 as gguf's quantizer stores it (--dim a multiple of 32), and the printed values are "
+      "the fp32 rows a lookup returns; q4_k and q6_k come only from a model file's blocks. A bad "
+      "id or argument: exit status 2, one line on stderr, nothing on stdout.");
   cmd->add_option("--vocab", opt->vocab, "Rows of the table (vocabulary size V)")
       ->required()
       ->check(positive_count);
