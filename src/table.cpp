@@ -2,6 +2,8 @@
 // The cold path: plain scalar code, built with baseline flags.
 #include "embtab/table.hpp"
 
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -26,6 +28,7 @@ namespace {
 using detail::table_error;
 
 constexpr std::size_t row_alignment = 64;
+constexpr std::size_t huge_page = std::size_t{2} << 20;
 constexpr std::size_t size_max = std::numeric_limits<std::size_t>::max();
 
 std::string shape(std::size_t rows, std::size_t dim) {
@@ -123,11 +126,16 @@ table table::allocate(std::size_t rows, std::size_t dim, dtype type) {
   // The nothrow form, then our own bad_alloc: a sanitizer's throwing operator new aborts on a
   // size it cannot serve instead of throwing (with allocator_may_return_null=1 the nothrow
   // form returns null), so this is the one way to keep "throws std::bad_alloc" in every build.
-  auto* p = static_cast<std::byte*>(
-      ::operator new(bytes, std::align_val_t{row_alignment}, std::nothrow));
+  // Tables of 2 MiB and more start on a 2 MiB boundary and ask for transparent huge pages: a
+  // lookup touches rows at random, and with 4 KiB pages nearly every row costs a TLB miss.
+  const std::size_t align = bytes >= huge_page ? huge_page : row_alignment;
+  auto* p = static_cast<std::byte*>(::operator new(bytes, std::align_val_t{align}, std::nothrow));
   if (p == nullptr) throw std::bad_alloc();
   std::shared_ptr<std::byte> storage(
-      p, [](std::byte* q) { ::operator delete(q, std::align_val_t{row_alignment}); });
+      p, [align](std::byte* q) { ::operator delete(q, std::align_val_t{align}); });
+#ifdef MADV_HUGEPAGE
+  if (align == huge_page) (void)madvise(p, bytes / huge_page * huge_page, MADV_HUGEPAGE);
+#endif
   // Padding is zero; payload bytes are overwritten by the caller.
   if (detail::row_size_of(type, dim).bytes != stride) std::memset(p, 0, bytes);
   return table(std::move(storage), p, rows, dim, type, stride, true);

@@ -135,6 +135,16 @@ TEST(Wrap, AnOwningTablesOwnMemoryReadsTheSameValues) {
   EXPECT_EQ(table().copy().rows(), 0u);
 }
 
+TEST(OwningTables, TwoMiBAndLargerStartOnAHugePageBoundary) {
+  const std::vector<float> w(1024 * 512, 0.25f);  // 2 MiB of rows
+  const table big = table::from_f32(w, 1024, 512);
+  EXPECT_EQ(big.bytes(), std::size_t{2} << 20);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(big.data()) % (std::size_t{2} << 20), 0u);
+  EXPECT_EQ(lookup_all(big), w);
+  const table small = table::from_f32(std::vector<float>(3 * 5, 1.0f), 3, 5);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % 64, 0u);
+}
+
 // The int8_rowwise layout is PyTorch's: embedding_bag_byte_prepack's output wraps without a
 // copy and looks up as embedding_bag_byte_rowwise_offsets does.
 TEST(Wrap, PyTorchPackedInt8RowsWrapInPlace) {
