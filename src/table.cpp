@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -128,6 +129,9 @@ table table::allocate(std::size_t rows, std::size_t dim, dtype type) {
   // form returns null), so this is the one way to keep "throws std::bad_alloc" in every build.
   // Tables of 2 MiB and more start on a 2 MiB boundary and ask for transparent huge pages: a
   // lookup touches rows at random, and with 4 KiB pages nearly every row costs a TLB miss.
+  // No object can exceed PTRDIFF_MAX bytes, and glibc's memalign wraps around for sizes near
+  // SIZE_MAX with a large alignment, returning a small block: refuse those here.
+  if (bytes > static_cast<std::size_t>(PTRDIFF_MAX)) throw std::bad_alloc();
   const std::size_t align = bytes >= huge_page ? huge_page : row_alignment;
   auto* p = static_cast<std::byte*>(::operator new(bytes, std::align_val_t{align}, std::nothrow));
   if (p == nullptr) throw std::bad_alloc();
