@@ -1,6 +1,7 @@
 // embtab_bench: Google Benchmark suite. lookup vs the ideal gather (one memcpy per row) vs the
 // memcpy bandwidth of a large buffer vs the one-hot matmul, for every registered dtype;
-// owning tables vs views at an unaligned offset (alignment/...).
+// owning tables vs views at an unaligned offset (alignment/...); narrow tables dequantized
+// to fp32 at load, then gathered (dequantized/..., a runtime's alternative, with its memory).
 //
 //   embtab_bench [--embtab_isa=active|all|avx2,sse2,...] [--embtab_threads=1,2,4,...]
 //                [Google Benchmark flags, e.g. --benchmark_filter=lookup/.*/cold]
@@ -207,6 +208,42 @@ void bm_onehot(benchmark::State& st, bool blas, shape s) {
   st.counters["lookup_speedup"] = ns / lookup_ns;
 }
 
+// A runtime's alternative to looking up a narrow table: dequantize the whole table to fp32
+// once (at load), then gather fp32 rows. Reports the one-time cost, the memory it takes next
+// to the stored table, and the per-token time of the gather it buys (embtab's f32 lookup on
+// the dequantized table), to set against lookup/<isa>/<dtype>/... of the same shape.
+void bm_dequantized(benchmark::State& st, embtab::dtype type, shape s) {
+  use_shape(s.rows, s.dim);
+  (void)embtab::set_isa(default_isa());
+  const auto& stored = eb::cached_table(s.rows, s.dim, type);
+  std::vector<float> all(s.rows * s.dim);
+  std::vector<std::int32_t> every(s.rows);
+  for (std::size_t r = 0; r < s.rows; ++r) every[r] = static_cast<std::int32_t>(r);
+  const double t0 = eb::now_ns(eb::clock_kind::real);
+  if (const auto r = embtab::lookup(stored, every, all, {.threads = 1}); !r.ok())
+    return st.SkipWithError(r.message().c_str());
+  const embtab::table f32 = embtab::table::from_f32(all, s.rows, s.dim);
+  const double dequantize_ms = (eb::now_ns(eb::clock_kind::real) - t0) / 1e6;
+  all = {};
+  eb::id_stream ids(s.rows, s.n, s.mode);
+  eb::out_buffer out(s.n * s.dim);
+  const embtab::lookup_options options{.threads = s.threads};
+  if (const auto r = embtab::lookup(f32, ids.first(), out.span(), options); !r.ok())
+    return st.SkipWithError(r.message().c_str());
+  const loop_timer timer(s.threads);
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(embtab::lookup(f32, ids.next(), out.span(), options));
+    benchmark::ClobberMemory();
+  }
+  const double ns = timer.ns_per(st.iterations() * s.n);
+  set_rate_counters(st, s.n, eb::bytes_per_token(f32), ns);
+  st.counters["dequantize_ms"] = dequantize_ms;
+  st.counters["table_MiB"] = static_cast<double>(f32.bytes()) / (1 << 20);
+  st.counters["stored_MiB"] = static_cast<double>(stored.bytes()) / (1 << 20);
+  if (const auto it = ns_per_token().find(lookup_name(default_isa(), type, s)); it != ns_per_token().end())
+    st.counters["lookup/dequantized"] = it->second / ns;
+}
+
 // Rows at any alignment: an owning (64-byte aligned) fp32 table against a view of the same
 // rows starting `offset` bytes past a 64-byte boundary with stride = row bytes (a
 // memory-mapped file's layout), and the ideal gather (memcpy per row) on both, timed
@@ -314,6 +351,15 @@ int main(int argc, char** argv) {
                                                      bm_lookup, isa, type, s),
                         k);
           }
+  for (const embtab::dtype type : embtab::all_dtypes())
+    for (const std::size_t n : {std::size_t{32}, std::size_t{512}})
+      if (type != embtab::dtype::f32) {
+        const shape s{32000, 4096, n, 1, ids_mode::cold};
+        benchmark::RegisterBenchmark(
+            ("dequantized/" + std::string(embtab::info(type).name) + "/" + s.suffix()).c_str(),
+            bm_dequantized, type, s)
+            ->Unit(benchmark::kMicrosecond);
+      }
   for (const std::size_t dim : {std::size_t{384}, std::size_t{4096}})
     for (const std::size_t n : {std::size_t{32}, std::size_t{512}})
       for (const ids_mode mode : {ids_mode::cold, ids_mode::hot}) {
