@@ -2,6 +2,7 @@
 #include "bench_core.hpp"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
@@ -129,10 +130,14 @@ const embtab::table& cached_view(std::size_t rows, std::size_t dim, embtab::dtyp
   if (slot) return *slot;
   const embtab::table& owning = cached_table(rows, dim, type);
   const std::size_t rb = owning.row_bytes();
-  const std::size_t bytes = rows * rb + 64 + offset;
-  std::shared_ptr<std::byte> memory(static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)),
+  // 2 MiB aligned and marked for huge pages like an owning table of this size, so that the
+  // comparison measures the rows' alignment, not the page size.
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  const std::size_t bytes = (rows * rb + 64 + offset + huge - 1) / huge * huge;
+  std::shared_ptr<std::byte> memory(static_cast<std::byte*>(std::aligned_alloc(huge, bytes)),
                                     [](std::byte* p) { std::free(p); });
   if (!memory) throw std::bad_alloc();
+  (void)madvise(memory.get(), bytes, MADV_HUGEPAGE);
   std::byte* base = memory.get() + offset;
   for (std::size_t r = 0; r < rows; ++r) std::memcpy(base + r * rb, owning.data() + r * owning.row_stride(), rb);
   slot = std::make_unique<embtab::table>(embtab::table::wrap(

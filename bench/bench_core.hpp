@@ -39,7 +39,8 @@ float weight(std::size_t row, std::size_t col) noexcept;
 const embtab::table& cached_table(std::size_t rows, std::size_t dim, embtab::dtype type);
 // A view (table::wrap) of the same rows as cached_table(rows, dim, type), packed (stride =
 // row_bytes) in a buffer whose first row starts `offset` bytes past a 64-byte boundary: the
-// layout of a memory-mapped model file. Kept until drop_tables().
+// layout of a memory-mapped model file, in huge pages like the owning table (a real mapped
+// file usually has 4 KiB pages; table::copy() gives huge pages). Kept until drop_tables().
 const embtab::table& cached_view(std::size_t rows, std::size_t dim, embtab::dtype type,
                                  std::size_t offset);
 // Whether cached_table(rows, dim, type) would return without building.
