@@ -169,7 +169,7 @@ parsed_model parse_gguf(std::span<const std::byte> bytes, const std::string& lab
   const std::uint64_t tensor_count = r.u64("tensor count");
   const std::uint64_t kv_count = r.u64("metadata count");
   if (kv_count > r.left() / 13)
-    throw_file_error(label, "metadata count " + std::to_string(kv_count) + " cannot fit in the " +
+    throw_file_error(label, "truncated header: metadata count " + std::to_string(kv_count) + " cannot fit in the " +
                                 std::to_string(r.left()) + " bytes left (13 or more each)");
 
   std::uint64_t alignment = 32;
@@ -195,7 +195,7 @@ parsed_model parse_gguf(std::span<const std::byte> bytes, const std::string& lab
 
   // The least a tensor info takes: name length 8, n_dims 4, one dim 8, type 4, offset 8.
   if (tensor_count > r.left() / 32)
-    throw_file_error(label, "tensor count " + std::to_string(tensor_count) + " cannot fit in the " +
+    throw_file_error(label, "truncated header: tensor count " + std::to_string(tensor_count) + " cannot fit in the " +
                                 std::to_string(r.left()) + " bytes left (32 or more each)");
   std::vector<raw_tensor> raw;
   raw.reserve(tensor_count);
