@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include "bench_core.hpp"
 #include "bench_report.hpp"
 #include "commands.hpp"
+#include "model_args.hpp"
 
 namespace embtab::tool {
 namespace {
@@ -28,6 +30,8 @@ struct bench_options {
   std::string out = "embtab-results";
   bool quick = false;
   int threads = eb::max_threads();
+  std::string model;   // --model FILE: time that file's table instead
+  std::string tensor;  // --tensor NAME: that tensor instead of the token table
 };
 
 // Timing effort per mode: each op is timed `reps` times round-robin, each rep ~rep_seconds.
@@ -315,6 +319,67 @@ int run_bench(const bench_options& opt) {
   return ok ? 0 : 1;
 }
 
+// `bench --model`: the file's table in its stored dtype, as a view of the mapping (what a
+// runtime gets from model_file::load) and as an owning copy, next to the ideal gather over an
+// fp32 table of the same shape, each timed round-robin with its own ids.
+int run_model_bench(const bench_options& opt) {
+  const model_file file = open_model("bench", opt.model);
+  const tensor_info& tensor = pick_tensor("bench", file, opt.tensor);
+  const table view = file.load(tensor);
+  const table copy = file.load(tensor, true);
+  const std::size_t rows = view.rows(), dim = view.dim();
+  const int threads = std::min(opt.threads, eb::max_threads());
+  std::printf("embtab bench --model %s\n%s: %s, %zu x %zu (%llu bytes), isa %.*s, %s\n", opt.model.c_str(),
+              tensor.name.c_str(), to_string(tensor.type), rows, dim, static_cast<unsigned long long>(tensor.bytes),
+              static_cast<int>(active_isa().size()), active_isa().data(), eb::cpu_name().c_str());
+  std::fflush(stdout);
+  const table& f32 = eb::cached_table(rows, dim, dtype::f32);  // the ideal gather's rows
+  const effort& e = opt.quick ? quick_effort : full_effort;
+  std::printf("\n%-5s %-4s %-7s %14s %22s %22s\n", "N", "ids", "threads", "ideal ns/tok", "wrapped ns/tok (ideal)",
+              "copied ns/tok (ideal)");
+  std::vector<int> thread_counts{1};
+  if (threads > 1) thread_counts.push_back(threads);
+  for (const ids_mode mode : {ids_mode::cold, ids_mode::hot})
+    for (const std::size_t n : {std::size_t{1}, std::size_t{32}, std::size_t{512}})
+      for (const int th : thread_counts) {
+        if (th > 1 && (mode == ids_mode::hot || n < 512)) continue;
+        eb::out_buffer out(n * dim), check(n * dim);
+        auto ideal_ids = std::make_shared<eb::id_stream>(rows, n, mode, 0, 3);
+        auto view_ids = std::make_shared<eb::id_stream>(rows, n, mode, 1, 3);
+        auto copy_ids = std::make_shared<eb::id_stream>(rows, n, mode, 2, 3);
+        const lookup_options options{.threads = th};
+        // The view and the copy must give the same rows, bit for bit (NaN as any NaN).
+        const auto a = lookup(view, view_ids->first(), out.span(), options);
+        const auto b = lookup(copy, view_ids->first(), check.span(), options);
+        for (std::size_t i = 0; a.ok() && b.ok() && i < n * dim; ++i) {
+          const float x = out.data()[i], y = check.data()[i];
+          if (std::memcmp(&x, &y, 4) != 0 && !(x != x && y != y)) {
+            std::fprintf(stderr, "embtab bench: view and copy of %s differ at value %zu\n", tensor.name.c_str(), i);
+            return 1;
+          }
+        }
+        if (!a.ok() || !b.ok()) {
+          std::fprintf(stderr, "embtab bench: %s\n", (a.ok() ? b : a).message().c_str());
+          return 1;
+        }
+        const std::vector<eb::timed_op> ops{
+            {[&, ideal_ids] { eb::ideal_gather(f32, ideal_ids->next(), out.data(), th); }, th},
+            {[&, view_ids, options] { (void)lookup(view, view_ids->next(), out.span(), options); }, th},
+            {[&, copy_ids, options] { (void)lookup(copy, copy_ids->next(), out.span(), options); }, th}};
+        const auto ns = eb::measure_interleaved(ops, e.rep_seconds, e.reps);
+        const auto per = [&](double x) { return x / static_cast<double>(n); };
+        char wrapped[40], copied[40];
+        std::snprintf(wrapped, sizeof wrapped, "%.1f (%.2fx)", per(ns[1]), ns[0] / ns[1]);
+        std::snprintf(copied, sizeof copied, "%.1f (%.2fx)", per(ns[2]), ns[0] / ns[2]);
+        std::printf("%-5zu %-4s %-7d %14.1f %22s %22s\n", n, eb::to_string(mode), th, per(ns[0]), wrapped, copied);
+        std::fflush(stdout);
+      }
+  std::printf("\nns/tok: median time per looked-up token; (ideal): the ideal gather's time / this one's "
+              "(1.00x = memcpy speed). The ideal gather copies fp32 rows of the same shape.\n");
+  eb::drop_tables();
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -331,8 +396,13 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "Thread count of the threaded rows")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  auto* model = cmd->add_option("--model", opt->model,
+                                "A GGUF or safetensors file: time its token table (wrapped and copied) instead");
+  cmd->add_option("--tensor", opt->tensor, "With --model: the 2-D tensor to time (default: the token table)")
+      ->needs(model);
   cmd->callback([opt] {
-    if (const int rc = run_bench(*opt); rc != 0) throw CLI::RuntimeError(rc);
+    if (const int rc = opt->model.empty() ? run_bench(*opt) : run_model_bench(*opt); rc != 0)
+      throw CLI::RuntimeError(rc);
   });
 }
 

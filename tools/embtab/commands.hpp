@@ -10,10 +10,14 @@ namespace embtab::tool {
 
 // `embtab bench [--out DIR] [--quick] [--threads N]`: times lookups against the ideal gather,
 // memcpy and the one-hot matmul; prints a table, writes results.json, results.md, plot.png.
+// `embtab bench --model FILE [--tensor NAME]`: the file's own table, wrapped and copied.
 void add_bench_command(CLI::App& app);
 // `embtab demo`: the seed notebook step by step (demo_command.cpp).
 void add_demo_command(CLI::App& app);
-// `embtab lookup --vocab V --dim D [--seed S] [--dtype T] --ids 2,3,5,1` (lookup_command.cpp).
+// `embtab inspect FILE`: a model file's tensors and token table (inspect_command.cpp).
+void add_inspect_command(CLI::App& app);
+// `embtab lookup --vocab V --dim D [--seed S] [--dtype T] --ids 2,3,5,1`, or
+// `embtab lookup --model FILE [--tensor NAME] --ids 2,3,5,1` (lookup_command.cpp).
 void add_lookup_command(CLI::App& app);
 
 }  // namespace embtab::tool

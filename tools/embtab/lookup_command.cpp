@@ -1,6 +1,6 @@
 // `embtab lookup`: torch.manual_seed(S); emb = torch.nn.Embedding(V, D); print(emb(ids)), in
 // C++: the table is embtab::torch::random_normal(V, D, S, dtype) and the rows are printed as PyTorch
-// prints them.
+// prints them. With --model FILE the table is a GGUF or safetensors file's own (memory-mapped).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "model_args.hpp"
 #include "tool_errors.hpp"
 
 namespace embtab::tool {
@@ -28,6 +29,8 @@ struct lookup_options {
   std::uint64_t seed = 123;
   std::string dtype = "f32";
   std::string ids;
+  std::string model;   // --model FILE: the file's table instead of random_normal's
+  std::string tensor;  // --tensor NAME: that tensor instead of the file's token table
 };
 
 [[noreturn]] void fail(const std::string& what) { embtab::tool::fail("lookup", what); }
@@ -111,7 +114,31 @@ void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
          " (fp32 weights and the table), more than the " + gib(phys) + " of memory here");
 }
 
+// Looks ids up in the rows of `t` and prints them as PyTorch prints a tensor.
+void print_lookup(const embtab::table& t, const std::vector<std::int64_t>& ids) {
+  std::vector<float> out(ids.size() * t.dim());
+  if (const auto s = embtab::lookup(t, ids, out); !s.ok()) fail(s.message());
+  const std::size_t shape[] = {ids.size(), t.dim()};
+  std::printf("%s\n", embtab::torch::format(out, shape).c_str());
+}
+
+void run_model_lookup(const lookup_options& opt) {
+  const std::vector<std::int64_t> ids = parse_ids(opt.ids);
+  const embtab::model_file file = open_model("lookup", opt.model);
+  const embtab::tensor_info& tensor = pick_tensor("lookup", file, opt.tensor);
+  embtab::table t;
+  try {
+    t = file.load(tensor);  // a view of the mapping: only the rows looked up are read
+  } catch (const embtab::file_error& e) {
+    fail(e.what());
+  }
+  print_lookup(t, ids);
+}
+
 void run_lookup(const lookup_options& opt) {
+  if (!opt.model.empty()) return run_model_lookup(opt);
+  if (opt.vocab == 0) fail("--vocab is required (or --model FILE)");
+  if (opt.dim == 0) fail("--dim is required (or --model FILE)");
   const embtab::dtype type = *embtab::dtype_from_name(opt.dtype);  // --dtype checked it
   const std::vector<std::int64_t> ids = parse_ids(opt.ids);
   // The library's own message, before a large table is built for nothing.
@@ -129,10 +156,7 @@ void run_lookup(const lookup_options& opt) {
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }
-  std::vector<float> out(ids.size() * opt.dim);
-  if (const auto s = embtab::lookup(t, ids, out); !s.ok()) fail(s.message());
-  const std::size_t shape[] = {ids.size(), opt.dim};
-  std::printf("%s\n", embtab::torch::format(out, shape).c_str());
+  print_lookup(t, ids);
 }
 
 // A positive integer that fits size_t: "0", "-3", "1e3" and "abc" are refused (CLI11 alone
@@ -174,21 +198,28 @@ void add_lookup_command(CLI::App& app) {
       "(without grad_fn), digit for digit. For f16, bf16 and int8_rowwise the table is stored in that type "
       "(converted as PyTorch's .half(), .bfloat16() and embedding_bag_byte_prepack do), for q8_0 "
       "and q4_0 as gguf's quantizer stores it (--dim a multiple of 32), and the printed values are "
-      "the fp32 rows a lookup returns; q4_k and q6_k come only from a model file's blocks. A bad "
-      "id or argument: exit status 2, one line on stderr, nothing on stdout.");
-  cmd->add_option("--vocab", opt->vocab, "Rows of the table (vocabulary size V)")
-      ->required()
-      ->check(positive_count);
-  cmd->add_option("--dim", opt->dim, "Values per row (embedding dimension D)")
-      ->required()
-      ->check(positive_count);
-  cmd->add_option("--seed", opt->seed,
-                  "torch.manual_seed value (a negative one wraps modulo 2^64, as in torch)")
-      ->check(torch_seed)
-      ->capture_default_str();
-  cmd->add_option("--dtype", opt->dtype, "How the table stores its values")
-      ->check(dtype_choice)
-      ->capture_default_str();
+      "the fp32 rows a lookup returns; q4_k and q6_k come only from a model file's blocks. "
+      "--model FILE looks up in a GGUF or safetensors file's token table (or --tensor NAME), in its "
+      "stored dtype, memory-mapped. A bad id, argument or file: exit status 2, one line on stderr, "
+      "nothing on stdout.");
+  auto* vocab = cmd->add_option("--vocab", opt->vocab, "Rows of the table (vocabulary size V); required without --model")
+                    ->check(positive_count);
+  auto* dim = cmd->add_option("--dim", opt->dim, "Values per row (embedding dimension D); required without --model")
+                  ->check(positive_count);
+  auto* seed = cmd->add_option("--seed", opt->seed,
+                               "torch.manual_seed value (a negative one wraps modulo 2^64, as in torch)")
+                   ->check(torch_seed)
+                   ->capture_default_str();
+  auto* dtype = cmd->add_option("--dtype", opt->dtype, "How the table stores its values")
+                    ->check(dtype_choice)
+                    ->capture_default_str();
+  auto* model = cmd->add_option("--model", opt->model, "A GGUF or safetensors file: look up in its token table")
+                    ->excludes(vocab)
+                    ->excludes(dim)
+                    ->excludes(seed)
+                    ->excludes(dtype);
+  cmd->add_option("--tensor", opt->tensor, "With --model: the 2-D tensor to look up in (default: the token table)")
+      ->needs(model);
   cmd->add_option("--ids", opt->ids, "Token ids, comma-separated (spaces allowed): 2,3,5,1")
       ->required();
   cmd->callback([opt] { run_lookup(*opt); });

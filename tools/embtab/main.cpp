@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.failure_message(embtab::tool::one_line_failure);  // before the subcommands inherit it
   embtab::tool::add_bench_command(app);
   embtab::tool::add_demo_command(app);
+  embtab::tool::add_inspect_command(app);
   embtab::tool::add_lookup_command(app);
   if (argc == 1) {
     std::fputs(app.help().c_str(), stdout);
