@@ -289,7 +289,7 @@ TEST_F(ModelFileMalformed, TheBuildersMakeValidFiles) {
 TEST_F(ModelFileMalformed, GgufTruncatedHeader) {
   const std::string whole = gguf({{}});
   expect_error(whole.substr(0, 6), "truncated header: version at byte 4 needs 4 bytes, the file has 2 left (6 in all)");
-  expect_error(whole.substr(0, 70), "truncated header: tensor count 1 cannot fit in the 13 bytes left (32 or more each)");
+  expect_error(whole.substr(0, 70), "truncated header: tensor count 1 cannot fit in the 13 bytes left (24 or more each)");
   expect_error(whole.substr(0, 90), "truncated header: tensor type at byte 88 needs 4 bytes, the file has 2 left (90 in all)");
   // The header whole, the data section cut: the tensor is past the end.
   expect_error(whole.substr(0, whole.size() - 32), "tensor 'tok': data [");
@@ -310,7 +310,7 @@ TEST_F(ModelFileMalformed, GgufDimsWhoseProductOverflows) {
   // The element count fits, the byte size does not: 2^62 f32 values.
   expect_error(gguf({{.ne = {1ull << 31, 1ull << 31}}}), "tensor 'tok': shape [2147483648, 2147483648] of F32: its byte size overflows 64 bits");
   expect_error(gguf({{.ne = {33, 2}, .type = 8}}), "tensor 'tok': dim 33 is not a multiple of Q8_0's 32 values per block");
-  expect_error(gguf({{.ne = {4, 2, 1, 1, 1}}}), "tensor 'tok': 5 dims, GGUF allows 1 to 4");
+  expect_error(gguf({{.ne = {4, 2, 1, 1, 1}}}), "tensor 'tok': 5 dims, GGUF allows at most 4");
 }
 
 TEST_F(ModelFileMalformed, GgufOffsetNotAligned) {
@@ -385,14 +385,16 @@ TEST_F(ModelFileMalformed, GgufUnsupportedTensorsDoNotStopTheOpen) {
     const std::string b = gguf({{.name = "q5", .ne = {256, 1}, .type = 13},
                                 {.name = "x", .ne = {4, 2, 2}, .offset = 192},
                                 {.name = "future", .ne = {8}, .type = 99, .offset = 256},
-                                {.name = "token_embd.weight", .ne = {4, 2}, .type = 30, .offset = 320}},
+                                {.name = "token_embd.weight", .ne = {4, 2}, .type = 30, .offset = 320},
+                                {.name = "scalar", .ne = {}, .offset = 352}},
                                352);
     std::ofstream(path, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
   }
   const model_file f = model_file::open(path);
   EXPECT_EQ(skipped(f), (std::vector<std::string>{"q5: GGUF type Q5_K (13) has no embtab dtype",
                                                   "x: 3-D tensor [2, 2, 4], embtab reads 2-D ones",
-                                                  "future: GGUF type id 99 is unknown, has no embtab dtype"}));
+                                                  "future: GGUF type id 99 is unknown, has no embtab dtype",
+                                                  "scalar: 0-D tensor [], embtab reads 2-D ones"}));
   ASSERT_NE(f.token_embedding(), nullptr);
   EXPECT_EQ(f.token_embedding()->type, dtype::bf16);
   fs::remove(path);

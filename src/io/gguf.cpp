@@ -193,10 +193,10 @@ parsed_model parse_gguf(std::span<const std::byte> bytes, const std::string& lab
     skip_value(r, type, key, 0);
   }
 
-  // The least a tensor info takes: name length 8, n_dims 4, one dim 8, type 4, offset 8.
-  if (tensor_count > r.left() / 32)
+  // The least a tensor info takes: name length 8, n_dims 4, no dims (0-D), type 4, offset 8.
+  if (tensor_count > r.left() / 24)
     throw_file_error(label, "truncated header: tensor count " + std::to_string(tensor_count) + " cannot fit in the " +
-                                std::to_string(r.left()) + " bytes left (32 or more each)");
+                                std::to_string(r.left()) + " bytes left (24 or more each)");
   std::vector<raw_tensor> raw;
   raw.reserve(tensor_count);
   std::unordered_set<std::string_view> names;
@@ -209,8 +209,7 @@ parsed_model parse_gguf(std::span<const std::byte> bytes, const std::string& lab
     if (!names.insert(t.name).second)
       throw_tensor_error(label, t.name, "the name appears twice (tensor infos " + std::to_string(i) + " and before)");
     const std::uint32_t n_dims = r.u32("n_dims");
-    if (n_dims == 0 || n_dims > 4)
-      throw_tensor_error(label, t.name, std::to_string(n_dims) + " dims, GGUF allows 1 to 4");
+    if (n_dims > 4) throw_tensor_error(label, t.name, std::to_string(n_dims) + " dims, GGUF allows at most 4");
     t.ne.resize(n_dims);
     for (auto& d : t.ne) d = r.u64("dim");
     std::uint64_t elements = 0;
@@ -245,6 +244,10 @@ parsed_model parse_gguf(std::span<const std::byte> bytes, const std::string& lab
       throw_tensor_error(label, t.name, "offset " + std::to_string(t.offset) + " lies past the end of the data section (" +
                                             std::to_string(data_size) + " bytes from byte " +
                                             std::to_string(data_start) + ")");
+    if (t.ne.empty()) {  // a scalar: well-formed, not a table (its size is not checked)
+      m.skipped.push_back(std::string(t.name) + ": 0-D tensor [], embtab reads 2-D ones");
+      continue;
+    }
     const auto type_name = ggml_type_name(t.type);
     const auto known = type_name ? registry_dtype(*type_name) : std::nullopt;
     const std::string name(t.name);
