@@ -1,7 +1,9 @@
 // The timing core shared by embtab_bench and `embtab bench`: tables, ids, roofline, one-hot.
 #include "bench_core.hpp"
 
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -178,7 +180,13 @@ std::size_t bytes_per_token(const embtab::table& t) noexcept {
   return t.row_stride() + t.dim() * sizeof(float);
 }
 
+#ifdef _OPENMP
 int max_threads() noexcept { return omp_get_max_threads(); }
+#else
+int max_threads() noexcept { return 1; }
+int omp_get_num_threads() noexcept { return 1; }
+int omp_get_thread_num() noexcept { return 0; }
+#endif
 
 void ideal_gather(const embtab::table& f32, std::span<const std::int32_t> ids, float* out,
                   int threads) noexcept {

@@ -29,7 +29,15 @@ std::string status::message() const {
              (overflow ? std::string("more than size_t can count") : to_string(need));
     }
     case errc::invalid_argument:
-      return "lookup_options::threads is " + to_string(value_) + ", expected >= 0";
+    {
+      if (!shard_) return "lookup_options::threads is " + to_string(value_) + ", expected >= 0";
+      const auto end = static_cast<std::int64_t>(a_);
+      const std::string shard = "lookup_options::shard [" + to_string(value_) + ", " + to_string(end) +
+                                ") of vocab " + to_string(vocab_);
+      if (value_ < 0 || value_ > end || end > vocab_)
+        return shard + " is not within [0, vocab): expected 0 <= begin <= end <= vocab";
+      return shard + " holds " + to_string(end - value_) + " rows but the table has " + to_string(b_);
+    }
   }
   return "unknown error " + to_string(static_cast<int>(code_));
 }

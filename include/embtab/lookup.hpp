@@ -10,11 +10,42 @@
 
 namespace embtab {
 
+// A caller's thread pool, handed to lookup() through lookup_options::parallel. Plain C types,
+// so a C API can pass one through.
+struct parallel_for {
+  // Runs task(task_context, i) once for every i in [0, tasks), on any threads, possibly
+  // concurrently, and returns when all have returned. embtab calls it from lookup() (once per
+  // call at most, with lookup_tasks() tasks; never for a call that runs serially) and does
+  // not call it again until it returns. Each task gathers one contiguous stretch of the output
+  // and does not throw; the order does not matter. A run that returns before every task has
+  // run (or runs one twice) is the caller's bug: the rows of the tasks it skipped are left as
+  // they were, and lookup() cannot tell. Must be safe to call from every thread that calls
+  // lookup() with it.
+  void (*run)(void* context, std::size_t tasks, void (*task)(void* task_context, std::size_t i),
+              void* task_context) = nullptr;
+  void* context = nullptr;
+};
+
+// This table holds rows [begin, end) of a vocab-row table (vocab-parallel / tensor-parallel
+// embeddings, as Megatron's VocabParallelEmbedding). vocab == 0: not sharded.
+struct vocab_shard {
+  std::int64_t begin = 0, end = 0, vocab = 0;
+};
+
 struct lookup_options {
-  // 0: OpenMP's default team size; 1: serial on the caller's thread; n > 1: at most n threads.
-  // Capped at OpenMP's team size, and small batches run serially whatever the value (a fork
-  // costs more than they do). Negative values are rejected with errc::invalid_argument.
+  // 0: embtab's default team (lookup_threads()); 1: serial on the caller's thread; n > 1: at
+  // most n threads. Small batches run serially whatever the value (waking threads costs more
+  // than they do). Negative values are rejected with errc::invalid_argument.
   int threads = 0;
+  // When run is set, a call that is split runs its tasks through it and embtab's own threads
+  // are not used (threads then only matters as 1: serial, run not called).
+  parallel_for parallel{};
+  // When vocab != 0: ids must be in [0, vocab) (else errc::id_out_of_range); ids in
+  // [begin, end) read row id - begin of the table, other ids write a row of +0.0f. The table's
+  // rows must equal end - begin and 0 <= begin <= end <= vocab (else errc::invalid_argument).
+  // Summing the outputs of all shards of a table gives the unsharded lookup bit for bit (one
+  // nonzero term per value), except that a stored -0.0 sums to +0.0.
+  vocab_shard shard{};
 };
 
 // Writes ids.size() rows of t.dim() floats into out, row-major and contiguous: out[i * dim + j]
@@ -25,18 +56,34 @@ struct lookup_options {
 // = the first such index), or if options are invalid (errc::invalid_argument), out is left
 // untouched. Empty ids with empty out is ok. Any alignment of out works.
 //
-// Does not allocate and does not throw. Safe to call concurrently on one table from any
-// number of threads (each call writing its own out). Reads each looked-up row once and writes
-// out once; rows are prefetched a few ids ahead.
+// Does not allocate and does not throw; the first call that runs on embtab's own threads
+// starts them (a persistent pool of lookup_threads({}) - 1 threads, created once per process
+// and stopped at exit). Safe to call concurrently on one table from any number of threads (each
+// call writing its own out); one call at a time uses the pool, a concurrent one runs serially.
+// Reads each looked-up row once and writes out once; rows are prefetched a few ids ahead.
+//
+// Threads: a split call cuts out into lookup_tasks() contiguous stretches that threads claim
+// from a shared counter; the calling thread claims them too and returns when all are done. It
+// never waits for a thread that has not started a stretch: a helper that wakes late finds
+// nothing left. Without threads (fork's child, threads that could not be started) the caller
+// does every stretch itself.
 [[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
 [[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
 
 // The number of threads lookup() runs a call of n ids of a dim-value table on with these
-// options: 1 below 256 KiB of output or when options.threads == 1, otherwise at most
-// options.threads (0: OpenMP's team size), at most n, and at least 128 KiB of output each.
-// The benchmarks call it to give their baselines the same team. Does not allocate.
+// options when it uses its own threads: 1 below 256 KiB of output or when options.threads ==
+// 1, otherwise at most options.threads (0: OpenMP's team size, omp_get_max_threads(), read at
+// the first call), at most n, and at least 128 KiB of output each. 1 in a build without
+// OpenMP (EMBTAB_OPENMP=OFF: embtab has no threads of its own, only options.parallel). The
+// benchmarks call it to give their baselines the same team. Does not allocate.
 int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
+
+// The number of stretches a split call is cut into: 1 (serial: below 256 KiB of output, or
+// options.threads == 1), else about 64 KiB of output each, ceil(n / max(1, 16384 / dim)) (more
+// rows per stretch past 2^20 stretches). With options.parallel.run set, a call with more than
+// one task hands exactly this many tasks to it. Does not allocate.
+std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
 
 }  // namespace embtab

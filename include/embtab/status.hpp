@@ -12,7 +12,7 @@ enum class errc : int {
   ok = 0,
   id_out_of_range,   // an id < 0 or >= table.rows(); status::position() names it
   size_mismatch,     // out.size() != ids.size() * table.dim()
-  invalid_argument,  // an option out of its domain (e.g. lookup_options::threads < 0)
+  invalid_argument,  // an option out of its domain (lookup_options::threads < 0, a bad shard)
 };
 
 // The outcome of a lookup. Holds only numbers: building it never allocates, so the
@@ -40,6 +40,15 @@ class status {
   static status invalid_threads(int threads) noexcept {
     return status(errc::invalid_argument, 0, threads, 0, 0);
   }
+  // lookup_options::shard [begin, end) of vocab does not fit 0 <= begin <= end <= vocab, or the
+  // table's rows are not end - begin.
+  static status invalid_shard(std::int64_t begin, std::int64_t end, std::int64_t vocab,
+                              std::size_t rows) noexcept {
+    status s(errc::invalid_argument, 0, begin, static_cast<std::size_t>(end), rows);
+    s.vocab_ = vocab;
+    s.shard_ = true;
+    return s;
+  }
 
  private:
   constexpr status(errc code, std::size_t position, std::int64_t value, std::size_t a,
@@ -47,10 +56,12 @@ class status {
       : code_(code), position_(position), value_(value), a_(a), b_(b) {}
 
   errc code_ = errc::ok;
+  bool shard_ = false;      // invalid_argument: the shard (else threads) is wrong
   std::size_t position_ = 0;
-  std::int64_t value_ = 0;  // the offending value: id, out.size() or threads
-  std::size_t a_ = 0;       // rows, or ids.size()
-  std::size_t b_ = 0;       // dim
+  std::int64_t value_ = 0;  // the offending value: id, out.size(), threads or shard begin
+  std::size_t a_ = 0;       // rows (vocab of a sharded lookup), ids.size() or shard end
+  std::size_t b_ = 0;       // dim, or the table's rows
+  std::int64_t vocab_ = 0;  // shard vocab
 };
 
 // The name of an errc, e.g. "id_out_of_range".

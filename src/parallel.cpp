@@ -1,0 +1,161 @@
+// embtab's own threads: a persistent pool. One job at a time: its tasks are claimed from one
+// atomic word that also carries the job's generation and task count, so a helper that wakes
+// late (descheduled, or still asleep) finds no task left and touches nothing, and the caller,
+// which claims tasks too, only ever waits for tasks another thread has started.
+//
+// Why not an OpenMP team: `#pragma omp parallel` ends in a barrier that the calling thread
+// cannot leave before every team member has arrived, so one descheduled thread holds up the
+// call for a whole time slice (p90 of 15.6 us/token instead of 0.58 beside one busy process).
+#include "parallel.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#ifdef EMBTAB_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace embtab::detail {
+namespace {
+
+// state_: generation (24 bits) | tasks (20 bits) | next unclaimed task (20 bits). A helper
+// claims task `next` by compare-exchanging the whole word, so a claim succeeds only while its
+// job is the current one and has tasks left. (A helper stalled between reading the word and
+// its compare-exchange for exactly 2^24 jobs could misclaim; that is not a practical risk.)
+constexpr unsigned count_bits = 20, gen_shift = 2 * count_bits;
+constexpr std::uint64_t count_mask = (std::uint64_t{1} << count_bits) - 1;
+constexpr std::uint64_t gen_mask = (std::uint64_t{1} << (64 - gen_shift)) - 1;
+
+// The caller's wait for tasks that helpers hold: a short spin, then the futex.
+constexpr int caller_spins = 256;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+class pool {
+ public:
+  explicit pool(int size) {
+    for (int k = 1; k < size; ++k) {
+      try {
+        helpers_.emplace_back([this, k] { helper_loop(static_cast<unsigned>(k)); });
+      } catch (const std::system_error&) {
+        break;  // fewer threads than asked: the callers do the rest
+      }
+      const std::string name = "embtab-" + std::to_string(k);
+      pthread_setname_np(helpers_.back().native_handle(), name.c_str());
+    }
+  }
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+  ~pool() {
+    stop_.store(true, std::memory_order_release);
+    wake_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
+    for (auto& h : helpers_) h.join();
+  }
+
+  bool run(std::size_t tasks, int team, task_fn task, void* context) noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    const std::uint64_t gen = ((state_.load(std::memory_order_relaxed) >> gen_shift) + 1) & gen_mask;
+    task_.store(task, std::memory_order_relaxed);
+    context_.store(context, std::memory_order_relaxed);
+    team_.store(team, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    // Publishes the fields above to every helper that reads this generation.
+    state_.store(gen << gen_shift | std::uint64_t{tasks} << count_bits, std::memory_order_release);
+    wake_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
+    work(0);
+    const auto total = static_cast<std::uint32_t>(tasks);
+    for (int spin = 0;; ++spin) {
+      const std::uint32_t d = done_.load(std::memory_order_acquire);
+      if (d == total) break;
+      if (spin < caller_spins)
+        cpu_relax();
+      else
+        done_.wait(d, std::memory_order_acquire);
+    }
+    busy_.store(false, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  // Claims and runs tasks of the current job until none is left. Thread k (0: the caller)
+  // joins only if k < the job's team.
+  void work(unsigned k) noexcept {
+    std::uint64_t s = state_.load(std::memory_order_acquire);
+    const std::uint64_t gen = s >> gen_shift;
+    // Read after the acquire: this job's values or a later job's, and a later job can only
+    // have started once every task of this one has run, so then no claim below succeeds.
+    if (k >= static_cast<unsigned>(team_.load(std::memory_order_relaxed))) return;
+    const task_fn task = task_.load(std::memory_order_relaxed);
+    void* const context = context_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t tasks = (s >> count_bits) & count_mask, next = s & count_mask;
+      if (s >> gen_shift != gen || next >= tasks) return;
+      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        continue;
+      task(context, static_cast<std::size_t>(next));
+      // The caller returns once done_ reaches tasks: nothing of the job is touched after this.
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_all();
+      ++s;
+    }
+  }
+
+  void helper_loop(unsigned k) noexcept {
+    std::uint32_t seen = 0;
+    for (;;) {
+      wake_.wait(seen, std::memory_order_acquire);
+      seen = wake_.load(std::memory_order_acquire);
+      if (stop_.load(std::memory_order_acquire)) return;
+      work(k);
+    }
+  }
+
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<task_fn> task_{nullptr};
+  std::atomic<void*> context_{nullptr};
+  std::atomic<int> team_{0};
+  std::atomic<std::uint32_t> done_{0};
+  std::atomic<std::uint32_t> wake_{0};
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> helpers_;
+};
+
+}  // namespace
+
+int default_team() noexcept {
+#ifdef EMBTAB_WITH_OPENMP
+  static const int team = std::max(omp_get_max_threads(), 1);
+  return team;
+#else
+  return 1;
+#endif
+}
+
+bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept {
+  // Created at the first threaded call, stopped (threads joined) at exit. Constructing it
+  // allocates; a failure to start threads leaves a smaller pool, never an exception.
+  static pool* const shared = []() noexcept -> pool* {
+    try {
+      static pool p(default_team());
+      return &p;
+    } catch (...) {
+      return nullptr;
+    }
+  }();
+  return shared != nullptr && shared->run(tasks, team, task, context);
+}
+
+}  // namespace embtab::detail

@@ -1,0 +1,23 @@
+// Internal: embtab's own threads, a small persistent pool whose callers never wait for a
+// thread that has not started its share (src/parallel.cpp).
+#pragma once
+
+#include <cstddef>
+
+namespace embtab::detail {
+
+using task_fn = void (*)(void* context, std::size_t i);
+
+// The team lookup_threads() allows at most: omp_get_max_threads() at the first call in a build
+// with OpenMP (EMBTAB_OPENMP=ON), 1 without. Does not allocate.
+int default_team() noexcept;
+
+// Runs task(context, i) for every i in [0, tasks) on the calling thread and at most team - 1
+// of the pool's threads, which claim indices from a shared counter; returns when all have
+// returned. The caller claims indices too and never waits for a thread that has not claimed
+// one. Starts the pool (default_team() - 1 threads) at the first call. Returns false, having
+// run nothing, when another call holds the pool; the caller then runs the tasks itself.
+// tasks < 2^20.
+bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept;
+
+}  // namespace embtab::detail
