@@ -363,6 +363,67 @@ std::vector<double> measure_interleaved(std::span<const timed_op> ops, double re
   return median;
 }
 
+call_stats summarize(std::vector<double> ns) {
+  call_stats s;
+  if (ns.empty()) return s;
+  std::sort(ns.begin(), ns.end());
+  const auto at = [&](double q) {
+    return ns[std::min(ns.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns.size())))];
+  };
+  s.median = ns.size() % 2 ? ns[ns.size() / 2] : (ns[ns.size() / 2 - 1] + ns[ns.size() / 2]) / 2;
+  s.p90 = at(0.9);
+  s.max = ns.back();
+  return s;
+}
+
+std::vector<call_stats> time_calls_interleaved(std::span<const std::function<void()>> ops,
+                                               double seconds, std::size_t min_rounds,
+                                               std::size_t max_rounds) {
+  for (const auto& op : ops) {
+    op();
+    op();
+  }
+  std::vector<std::vector<double>> ns(ops.size());
+  const double start = now_ns(clock_kind::real);
+  for (std::size_t r = 0; r < max_rounds; ++r) {
+    if (r >= min_rounds && now_ns(clock_kind::real) - start > seconds * 1e9) break;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const double t0 = now_ns(clock_kind::real);
+      ops[i]();
+      ns[i].push_back(now_ns(clock_kind::real) - t0);
+    }
+  }
+  std::vector<call_stats> out;
+  for (auto& v : ns) out.push_back(summarize(std::move(v)));
+  return out;
+}
+
+spinner::spinner()
+    : thread_([this] {
+        std::uint64_t x = 0;
+        while (!stop_.load(std::memory_order_relaxed)) x = x * 6364136223846793005ull + 1;
+        volatile std::uint64_t sink = x;
+        (void)sink;
+      }) {}
+
+spinner::~spinner() {
+  stop_.store(true);
+  thread_.join();
+}
+
+#ifdef _OPENMP
+namespace {
+void openmp_run(void*, std::size_t tasks, void (*task)(void*, std::size_t), void* context) {
+  const auto n = static_cast<std::int64_t>(tasks);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < n; ++i) task(context, static_cast<std::size_t>(i));
+}
+}  // namespace
+embtab::parallel_for openmp_parallel_for() noexcept { return {.run = openmp_run}; }
+#else
+embtab::parallel_for openmp_parallel_for() noexcept { return {}; }
+#endif
+
 std::string cpu_name() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)

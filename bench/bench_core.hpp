@@ -13,6 +13,7 @@
 //     through cblas_sgemm (when the build found a BLAS).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <embtab/embtab.hpp>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace embtab::bench {
@@ -163,6 +165,38 @@ struct timed_op {
 // once to calibrate, then `reps` times in batches of about rep_seconds (at least one call).
 std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
                                         int reps);
+
+// Wall-clock ns per call, one sample per call: the median, the 90th percentile and the worst.
+struct call_stats {
+  double median = 0, p90 = 0, max = 0;
+};
+call_stats summarize(std::vector<double> ns);
+
+// Per-call wall times of each op, round-robin (round r calls every op once, in turn) for at
+// least min_rounds rounds and until `seconds` have passed or max_rounds were run. Each op is
+// called twice first to warm up.
+std::vector<call_stats> time_calls_interleaved(std::span<const std::function<void()>> ops,
+                                               double seconds, std::size_t min_rounds,
+                                               std::size_t max_rounds);
+
+// One busy competing process, reproducibly: a thread that spins at normal priority (like
+// `yes > /dev/null`) from construction to destruction.
+class spinner {
+ public:
+  spinner();
+  ~spinner();
+  spinner(const spinner&) = delete;
+  spinner& operator=(const spinner&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A parallel_for (lookup_options::parallel) over an OpenMP team: `omp parallel for
+// schedule(dynamic)`, i.e. what lookup did before embtab had its own pool, closing barrier
+// included. run is null in a bench built without OpenMP.
+embtab::parallel_for openmp_parallel_for() noexcept;
 
 // "AMD EPYC 7B13" from /proc/cpuinfo, or "unknown CPU".
 std::string cpu_name();

@@ -13,12 +13,21 @@
 //   of_ideal  ideal-gather time / this time for the same shape, threads and ids mode (the
 //             ideal copies fp32 rows, so a narrower dtype can exceed 1)
 //   lookup_speedup (one-hot rows) one-hot time / lookup time (f32, cold, 1 thread)
+//   p50_us, p90_us, max_us  per-call wall time of a separate pass after the timed loop (at
+//             least 10 calls, ~20 ms): the tail next to the median
+// busy/ and quiet/ rows (one iteration each): threads = 1 against the default options (embtab's
+// own pool) and an OpenMP team handed in as lookup_options::parallel (the old design), calls
+// interleaved, per-call wall time in ns per token: t1_*, default_*, omp_* (median, p90, max),
+// default/t1_p90 and t1/default_median (the speedup). busy/ runs them beside a thread that
+// spins at normal priority from start to end: one busy competing process.
 // Threaded rows use MeasureProcessCPUTime()->UseRealTime(). Each benchmark checks its output
 // once before timing (eb::check_rows) and skips with the first wrong value on a mismatch.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <string_view>
@@ -92,6 +101,14 @@ class loop_timer {
   double t0_;
 };
 
+// The per-call tail of `op` (wall clock), next to Google Benchmark's mean.
+void set_tail_counters(benchmark::State& st, const std::function<void()>& op) {
+  const eb::call_stats c = eb::time_calls_interleaved({&op, 1}, 0.02, 10, 100000)[0];
+  st.counters["p50_us"] = c.median / 1e3;
+  st.counters["p90_us"] = c.p90 / 1e3;
+  st.counters["max_us"] = c.max / 1e3;
+}
+
 void set_rate_counters(benchmark::State& st, std::size_t n, std::size_t bytes_per_token,
                        double ns_token) {
   const auto tokens = static_cast<double>(st.iterations()) * static_cast<double>(n);
@@ -129,6 +146,7 @@ void bm_ideal(benchmark::State& st, shape s) {
     benchmark::ClobberMemory();
   }
   const double ns = timer.ns_per(st.iterations() * s.n);
+  set_tail_counters(st, [&] { eb::ideal_gather(t, ids.next(), out.data(), s.threads); });
   ns_per_token()[ideal_name(s)] = ns;
   set_rate_counters(st, s.n, 2 * s.dim * sizeof(float), ns);
   st.counters["of_ideal"] = 1.0;
@@ -153,6 +171,7 @@ void bm_lookup(benchmark::State& st, std::string isa, embtab::dtype type, shape 
     benchmark::ClobberMemory();
   }
   const double ns = timer.ns_per(st.iterations() * s.n);
+  set_tail_counters(st, [&] { benchmark::DoNotOptimize(embtab::lookup(t, ids.next(), out.span(), options)); });
   ns_per_token()[lookup_name(isa, type, s)] = ns;
   set_rate_counters(st, s.n, eb::bytes_per_token(t), ns);
   st.counters["of_ideal"] = ideal / ns;
@@ -283,6 +302,47 @@ void bm_alignment(benchmark::State& st, shape s, std::size_t offset) {
   st.counters["ideal_view/owning"] = ns[3] / ns[2];
 }
 
+// threads = 1 vs the default options vs an OpenMP team through lookup_options::parallel, calls
+// interleaved, quiet or beside a spinning thread (busy). f32, cold ids, one iteration.
+void bm_contention(benchmark::State& st, shape s, bool busy) {
+  use_shape(s.rows, s.dim);
+  (void)embtab::set_isa(default_isa());
+  const auto& t = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  const embtab::lookup_options options[] = {
+      {.threads = 1}, {}, {.parallel = eb::openmp_parallel_for()}};
+  const char* names[] = {"t1", "default", "omp"};
+  const std::size_t ops_count = options[2].parallel.run ? 3 : 2;
+  std::vector<eb::id_stream> ids;
+  std::vector<eb::out_buffer> outs;
+  std::vector<std::function<void()>> ops;
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
+    outs.emplace_back(s.n * s.dim);
+  }
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    if (const auto r = embtab::lookup(t, ids[k].first(), outs[k].span(), options[k]); !r.ok())
+      return st.SkipWithError(r.message().c_str());
+    if (const auto e = eb::check_rows(t, ids[k].first(), outs[k].span()); !e.empty())
+      return st.SkipWithError(e.c_str());
+    ops.emplace_back([&, k] { benchmark::DoNotOptimize(embtab::lookup(t, ids[k].next(), outs[k].span(), options[k])); });
+  }
+  std::vector<eb::call_stats> c;
+  for (auto _ : st) {
+    std::unique_ptr<eb::spinner> spin;
+    if (busy) spin = std::make_unique<eb::spinner>();
+    c = eb::time_calls_interleaved(ops, 3.0, 60, 3000);
+  }
+  const auto per_token = [&](double call_ns) { return call_ns / static_cast<double>(s.n); };
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    st.counters[std::string(names[k]) + "_median"] = per_token(c[k].median);
+    st.counters[std::string(names[k]) + "_p90"] = per_token(c[k].p90);
+    st.counters[std::string(names[k]) + "_max"] = per_token(c[k].max);
+  }
+  st.counters["default/t1_p90"] = c[1].p90 / c[0].p90;
+  st.counters["t1/default_median"] = c[0].median / c[1].median;
+  st.counters["team"] = embtab::lookup_threads(s.n, s.dim);
+}
+
 std::vector<std::string> split(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -368,6 +428,14 @@ int main(int argc, char** argv) {
                                      bm_alignment, s, std::size_t{24})
             ->Iterations(1)
             ->Unit(benchmark::kMillisecond);
+      }
+  for (const bool busy : {false, true})
+    for (const std::size_t dim : dims)
+      for (const std::size_t n : {std::size_t{512}, std::size_t{4096}}) {
+        const shape s{32000, dim, n, 0, ids_mode::cold};
+        const std::string name = std::string(busy ? "busy" : "quiet") + "/f32/V:32000/D:" + std::to_string(dim) +
+                                 "/N:" + std::to_string(n) + "/cold";
+        benchmark::RegisterBenchmark(name.c_str(), bm_contention, s, busy)->Iterations(1)->Unit(benchmark::kMillisecond);
       }
   for (const std::size_t n : onehot_naive_n) {
     const shape s{onehot_rows, onehot_dim, n, 1, ids_mode::cold};
