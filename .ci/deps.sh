@@ -3,13 +3,14 @@
 #   main: build the library, the tool and the benchmark, draw the plot
 #   test: build and run the test suite
 #   ci:   test + what .ci/run adds (clang-14 with libFuzzer and sanitizer runtimes, LLVM OpenMP
-#         and archer, llvm-symbolizer for readable sanitizer reports, qemu-user)
+#         and archer, llvm-symbolizer for readable sanitizer reports, qemu-user, Open MPI for
+#         examples/mpi_vocab_parallel)
 set -euo pipefail
 packages=(cmake g++ make libxsimd-dev libgtest-dev libbenchmark-dev libcli11-dev)
 case "${1:-test}" in
   main) packages+=(libopenblas-dev python3-matplotlib) ;;
   test) ;;
-  ci) packages+=(clang-14 libomp-14-dev libclang-rt-14-dev llvm-14 qemu-user) ;;
+  ci) packages+=(clang-14 libomp-14-dev libclang-rt-14-dev llvm-14 qemu-user libopenmpi-dev openmpi-bin) ;;
   *) echo "usage: $0 main|test|ci" >&2; exit 2 ;;
 esac
 missing=()

@@ -1,0 +1,21 @@
+# An EMBTAB_OPENMP=OFF build links no OpenMP runtime: no NEEDED libgomp/libomp/libiomp in the
+# binaries, no undefined omp_* or GOMP_* symbol in the library.
+#   cmake -DLIBRARY=<libembtab.a|.so> -DBINARIES="a;b" -P no_openmp.cmake
+set(bad FALSE)
+foreach(file IN LISTS BINARIES LIBRARY)
+  execute_process(COMMAND readelf -d ${file} OUTPUT_VARIABLE dyn ERROR_QUIET)
+  string(REGEX MATCHALL "NEEDED[^\n]*\\[lib(gomp|omp|iomp5)[^\n]*" needed "${dyn}")
+  if(needed)
+    message(SEND_ERROR "${file} needs an OpenMP runtime: ${needed}")
+    set(bad TRUE)
+  endif()
+endforeach()
+execute_process(COMMAND nm -u ${LIBRARY} OUTPUT_VARIABLE undefined ERROR_QUIET)
+string(REGEX MATCHALL "[^\n ]*(omp_[a-z_]+|GOMP_[A-Za-z_]+)" omp "${undefined}")
+if(omp)
+  message(SEND_ERROR "${LIBRARY} calls into OpenMP: ${omp}")
+  set(bad TRUE)
+endif()
+if(NOT bad)
+  message("no OpenMP runtime in ${LIBRARY} ${BINARIES}")
+endif()
