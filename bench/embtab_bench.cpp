@@ -4,6 +4,7 @@
 // to fp32 at load, then gathered (dequantized/..., a runtime's alternative, with its memory).
 //
 //   embtab_bench [--embtab_isa=active|all|avx2,sse2,...] [--embtab_threads=1,2,4,...]
+//                [--embtab_contention_omp]
 //                [Google Benchmark flags, e.g. --benchmark_filter=lookup/.*/cold]
 //
 // Names say what varies: lookup/avx2/f32/V:32000/D:4096/N:512/threads:1/cold. Counters:
@@ -16,9 +17,10 @@
 //   p50_us, p90_us, max_us  per-call wall time of a separate pass after the timed loop (at
 //             least 10 calls, ~20 ms): the tail next to the median
 // busy/ and quiet/ rows (one iteration each): threads = 1 against the default options (embtab's
-// own pool) and an OpenMP team handed in as lookup_options::parallel (the old design), calls
-// interleaved, per-call wall time in ns per token: t1_*, default_*, omp_* (median, p90, max),
-// default/t1_p90 and t1/default_median (the speedup). busy/ runs them beside a thread that
+// own pool), calls interleaved, per-call wall time in ns per token: t1_*, default_* (median,
+// p90, max), default/t1_p90 and t1/default_median (the speedup); with --embtab_contention_omp
+// also omp_*, an OpenMP team handed in as lookup_options::parallel (the old design; its idle
+// threads spin after each call and slow the other two). busy/ runs them beside a thread that
 // spins at normal priority from start to end: one busy competing process.
 // Threaded rows use MeasureProcessCPUTime()->UseRealTime(). Each benchmark checks its output
 // once before timing (eb::check_rows) and skips with the first wrong value on a mismatch.
@@ -304,6 +306,11 @@ void bm_alignment(benchmark::State& st, shape s, std::size_t offset) {
 
 // threads = 1 vs the default options vs an OpenMP team through lookup_options::parallel, calls
 // interleaved, quiet or beside a spinning thread (busy). f32, cold ids, one iteration.
+bool& contention_omp() {
+  static bool on = false;
+  return on;
+}
+
 void bm_contention(benchmark::State& st, shape s, bool busy) {
   use_shape(s.rows, s.dim);
   (void)embtab::set_isa(default_isa());
@@ -311,7 +318,7 @@ void bm_contention(benchmark::State& st, shape s, bool busy) {
   const embtab::lookup_options options[] = {
       {.threads = 1}, {}, {.parallel = eb::openmp_parallel_for()}};
   const char* names[] = {"t1", "default", "omp"};
-  const std::size_t ops_count = options[2].parallel.run ? 3 : 2;
+  const std::size_t ops_count = contention_omp() && options[2].parallel.run ? 3 : 2;
   std::vector<eb::id_stream> ids;
   std::vector<eb::out_buffer> outs;
   std::vector<std::function<void()>> ops;
@@ -380,6 +387,8 @@ int main(int argc, char** argv) {
         isas.push_back(default_isa());
       else
         isas = split(v);
+    } else if (a == "--embtab_contention_omp") {
+      contention_omp() = true;
     } else if (a.starts_with("--embtab_threads=")) {
       threads.clear();
       for (const auto& t : split(a.substr(17))) threads.push_back(std::atoi(t.c_str()));

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "dispatch.hpp"
 #include "parallel.hpp"
@@ -53,15 +52,17 @@ status validate(const table& t, std::span<const Id> ids, std::span<float> out,
       return status::invalid_shard(s.begin, s.end, s.vocab, t.rows());
     limit = static_cast<std::uint64_t>(s.vocab);
   }
-  // One unsigned compare catches negative ids too. Branch-free scan first: the common case
-  // is all valid, and this loop vectorises.
-  using unsigned_id = std::make_unsigned_t<Id>;
+  // One unsigned compare catches negative ids too: sign-extended to 64 bits they exceed any
+  // limit <= INT64_MAX (a vocab may pass 2^32 even for int32 ids). Branch-free scan first: the
+  // common case is all valid, and this loop vectorises.
+  const auto outside = [limit](Id id) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(id)) >= limit;
+  };
   bool bad = false;
-  for (const Id id : ids) bad |= static_cast<std::uint64_t>(static_cast<unsigned_id>(id)) >= limit;
+  for (const Id id : ids) bad |= outside(id);
   if (!bad) return {};
   for (std::size_t i = 0; i < ids.size(); ++i)
-    if (static_cast<std::uint64_t>(static_cast<unsigned_id>(ids[i])) >= limit)
-      return status::id_out_of_range(ids[i], i, limit);
+    if (outside(ids[i])) return status::id_out_of_range(ids[i], i, limit);
   return {};
 }
 

@@ -344,6 +344,12 @@ TEST(ShardErrors, BadShardsAndIdsOutsideTheVocabWriteNothing) {
     expect_rejected(t, ids32, shard(40, 50, 100), errc::id_out_of_range,
                     "id " + std::to_string(ids32[1]) + " at position 1 is out of range [0, 100)", 1);
   }
+  // A vocab past 2^32: negative int32 ids are still out of range (not 2^32 - 1 and the like).
+  const std::int64_t big = std::int64_t{1} << 40;
+  expect_rejected(t, std::vector<std::int32_t>{1, -10531504}, shard(big - 10, big, big), errc::id_out_of_range,
+                  "id -10531504 at position 1 is out of range [0, 1099511627776)", 1);
+  expect_rejected(t, std::vector<std::int32_t>{-1}, shard(0, 10, big), errc::id_out_of_range,
+                  "id -1 at position 0 is out of range [0, 1099511627776)", 0);
   // A wrong shard wins over bad ids; a size mismatch over both.
   expect_rejected(t, std::vector<std::int64_t>{-1}, shard(0, 11, 100), errc::invalid_argument,
                   "lookup_options::shard [0, 11) of vocab 100 holds 11 rows but the table has 10");

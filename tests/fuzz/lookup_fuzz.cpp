@@ -1,9 +1,12 @@
 // libFuzzer harness for lookup(): a table of any registered dtype over arbitrary stored bytes
 // (a view at any offset and stride, or an owning copy), any ids (negative, huge, INT64
 // extremes, duplicates, int32 or int64), any out size and alignment, any thread count, on
-// every ISA this CPU runs. Each call must either match tests/reference.hpp bit for bit
+// every ISA this CPU runs, serially, on embtab's own threads or through a parallel_for hook
+// (tasks in reverse order), unsharded or as one vocab shard of a larger table (or a wrong
+// shard). Each call must either match tests/reference.hpp bit for bit
 // (int8: NaN matches any NaN) and write nothing outside out, or fail with exactly the status
 // the contract names and leave every byte of the buffer around and inside out unchanged.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdint>
 #include <cstring>
@@ -124,13 +127,28 @@ std::int64_t pick_id(FuzzedDataProvider& in, std::size_t rows) {
   }
 }
 
+// A caller's pool that runs every task on the calling thread, last first, and counts them.
+struct reverse_pool {
+  std::size_t calls = 0, tasks = 0;
+  static void run(void* context, std::size_t tasks, void (*task)(void*, std::size_t), void* task_context) {
+    auto& p = *static_cast<reverse_pool*>(context);
+    ++p.calls;
+    p.tasks = tasks;
+    for (std::size_t i = tasks; i-- > 0;) task(task_context, i);
+  }
+};
+
 template <class Id>
 void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::size_t out_size,
-                std::size_t offset, int threads, std::uint8_t pattern) {
+                std::size_t offset, int threads, std::uint8_t pattern, bool hook, embtab::vocab_shard shard) {
   std::vector<Id> ids(ids64.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<Id>(ids64[i]);
   const table& t = s.t;
   const std::size_t dim = t.dim(), rows = t.rows(), need = ids.size() * dim;
+  const bool sharded = shard.vocab != 0;
+  const bool bad_shard = sharded && (shard.begin < 0 || shard.begin > shard.end || shard.end > shard.vocab ||
+                                     static_cast<std::uint64_t>(shard.end - shard.begin) != rows);
+  const std::size_t limit = sharded && !bad_shard ? static_cast<std::size_t>(shard.vocab) : rows;
 
   // The status the contract names, from first principles.
   errc want = errc::ok;
@@ -143,17 +161,31 @@ void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::s
   } else if (threads < 0) {
     want = errc::invalid_argument;
     want_message = "lookup_options::threads is " + std::to_string(threads) + ", expected >= 0";
-  } else if (const auto bad = embtab::ref::first_bad_id(ids, rows)) {
+  } else if (bad_shard) {
+    want = errc::invalid_argument;
+    const std::string name = "lookup_options::shard [" + std::to_string(shard.begin) + ", " +
+                             std::to_string(shard.end) + ") of vocab " + std::to_string(shard.vocab);
+    want_message = shard.begin < 0 || shard.begin > shard.end || shard.end > shard.vocab
+                       ? name + " is not within [0, vocab): expected 0 <= begin <= end <= vocab"
+                       : name + " holds " + std::to_string(shard.end - shard.begin) + " rows but the table has " +
+                             std::to_string(rows);
+  } else if (const auto bad = embtab::ref::first_bad_id(ids, limit)) {
     want = errc::id_out_of_range;
     want_position = *bad;
     want_message = "id " + std::to_string(ids[*bad]) + " at position " + std::to_string(*bad) +
-                   " is out of range [0, " + std::to_string(rows) + ")";
+                   " is out of range [0, " + std::to_string(limit) + ")";
   }
 
   for (const auto isa : embtab::supported_isas()) {
     FUZZ_CHECK(embtab::set_isa(isa), "set_isa(%.*s)", static_cast<int>(isa.size()), isa.data());
     guarded_out buffer(out_size, offset, pattern);
-    const embtab::status st = embtab::lookup(t, std::span<const Id>(ids), buffer.out(), {.threads = threads});
+    reverse_pool pool;
+    embtab::lookup_options options{.threads = threads, .shard = shard};
+    if (hook) options.parallel = {.run = &reverse_pool::run, .context = &pool};
+    const embtab::status st = embtab::lookup(t, std::span<const Id>(ids), buffer.out(), options);
+    const std::size_t tasks = want == errc::ok ? embtab::lookup_tasks(ids.size(), dim, options) : 1;
+    FUZZ_CHECK(pool.calls == (hook && tasks > 1 ? 1u : 0u) && (pool.calls == 0 || pool.tasks == tasks),
+               "hook called %zu times with %zu tasks, want %zu", pool.calls, pool.tasks, tasks);
     const std::string message = st.message();
     FUZZ_CHECK(st.code() == want && st.ok() == (want == errc::ok) && st.position() == want_position &&
                    message == want_message,
@@ -166,11 +198,15 @@ void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::s
     }
     FUZZ_CHECK(buffer.guards_intact(), "%.*s wrote outside out", static_cast<int>(isa.size()), isa.data());
     const std::span<float> out = buffer.out();
+    const std::vector<float> zeros(dim, 0.0f);
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const float* want_row = s.want.data() + static_cast<std::size_t>(ids[i]) * dim;
+      const auto id = static_cast<std::int64_t>(ids[i]);
+      const bool in_table = !sharded || (id >= shard.begin && id < shard.end);
+      const std::size_t row = static_cast<std::size_t>(sharded ? id - shard.begin : id);
+      const float* want_row = in_table ? s.want.data() + row * dim : zeros.data();
       if (std::memcmp(out.data() + i * dim, want_row, dim * sizeof(float)) == 0) continue;
       for (std::size_t j = 0; j < dim; ++j) {
-        const float got = out[i * dim + j], w = s.want[static_cast<std::size_t>(ids[i]) * dim + j];
+        const float got = out[i * dim + j], w = want_row[j];
         FUZZ_CHECK(embtab::fuzz::same_value(got, w, s.nan_is_nan),
                    "%.*s %s %zu x %zu: id %" PRId64 " (position %zu) value %zu is 0x%08x, want 0x%08x",
                    static_cast<int>(isa.size()), isa.data(), embtab::to_string(t.type()), rows, dim,
@@ -226,10 +262,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const std::size_t offset = in.ConsumeIntegralInRange<std::size_t>(0, 15);
     const auto pattern = in.ConsumeIntegral<std::uint8_t>();
+    const bool hook = in.ConsumeIntegralInRange<int>(0, 3) == 0;
+    // One shard of a larger vocab (ids are then drawn from it too), or now and then a wrong one.
+    embtab::vocab_shard shard;
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 0 && rows > 0) {
+      const auto r = static_cast<std::int64_t>(rows);
+      shard.begin = in.ConsumeIntegralInRange<std::int64_t>(0, 3 * r);
+      shard.end = shard.begin + r;
+      shard.vocab = shard.end + in.ConsumeIntegralInRange<std::int64_t>(0, 2 * r);
+      switch (in.ConsumeIntegralInRange<int>(0, 9)) {
+        case 0: shard.end += in.ConsumeBool() ? 1 : -1; break;
+        case 1: shard.begin = -shard.begin - 1; break;
+        case 2: shard.vocab = shard.end - 1; break;
+        case 3: shard.vocab = in.ConsumeIntegral<std::int64_t>(); break;
+        default: break;
+      }
+      for (auto& id : ids)
+        if (in.ConsumeBool()) id = pick_id(in, static_cast<std::size_t>(std::clamp<std::int64_t>(shard.vocab, 1, std::int64_t{1} << 40)));
+    }
     if (in.ConsumeBool())
-      check_call<std::int32_t>(*s, ids, out_size, offset, threads, pattern);
+      check_call<std::int32_t>(*s, ids, out_size, offset, threads, pattern, hook, shard);
     else
-      check_call<std::int64_t>(*s, ids, out_size, offset, threads, pattern);
+      check_call<std::int64_t>(*s, ids, out_size, offset, threads, pattern, hook, shard);
   }
   embtab::set_isa(embtab::supported_isas().front());
   return 0;
