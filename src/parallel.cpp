@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -35,6 +36,17 @@ constexpr std::uint64_t gen_mask = (std::uint64_t{1} << (64 - gen_shift)) - 1;
 
 // The caller's wait for tasks that helpers hold: a short spin, then the futex.
 constexpr int caller_spins = 256;
+// A wait this long for a task a helper holds means the helper was descheduled mid-task (a
+// task takes ~10-30 us): the machine is busy. The pool then sits out the next `backoff` calls
+// (their callers run serially), doubling up to max_backoff while it keeps happening and
+// halving after each call that did not wait, so a quiet machine keeps its threads and a busy
+// one stops paying a time slice per call.
+constexpr double late_ns = 200e3;
+constexpr std::uint32_t max_backoff = 64;
+
+double now_ns() noexcept {
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -66,6 +78,11 @@ class pool {
 
   bool run(std::size_t tasks, int team, task_fn task, void* context) noexcept {
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    if (sit_out_ > 0) {  // owned by the busy_ holder
+      --sit_out_;
+      busy_.store(false, std::memory_order_release);
+      return false;
+    }
     const std::uint64_t gen = ((state_.load(std::memory_order_relaxed) >> gen_shift) + 1) & gen_mask;
     task_.store(task, std::memory_order_relaxed);
     context_.store(context, std::memory_order_relaxed);
@@ -77,13 +94,22 @@ class pool {
     wake_.notify_all();
     work(0);
     const auto total = static_cast<std::uint32_t>(tasks);
+    double blocked_at = 0;
     for (int spin = 0;; ++spin) {
       const std::uint32_t d = done_.load(std::memory_order_acquire);
       if (d == total) break;
-      if (spin < caller_spins)
+      if (spin < caller_spins) {
         cpu_relax();
-      else
+      } else {
+        if (blocked_at == 0) blocked_at = now_ns();
         done_.wait(d, std::memory_order_acquire);
+      }
+    }
+    if (blocked_at != 0 && now_ns() - blocked_at > late_ns) {
+      backoff_ = std::min(std::max<std::uint32_t>(2 * backoff_, 1), max_backoff);
+      sit_out_ = backoff_;
+    } else {
+      backoff_ /= 2;
     }
     busy_.store(false, std::memory_order_release);
     return true;
@@ -130,6 +156,7 @@ class pool {
   std::atomic<std::uint32_t> wake_{0};
   std::atomic<bool> busy_{false};
   std::atomic<bool> stop_{false};
+  std::uint32_t backoff_ = 0, sit_out_ = 0;  // read and written only by the busy_ holder
   std::vector<std::thread> helpers_;
 };
 
