@@ -17,14 +17,55 @@ struct table_view {
   std::size_t row_bytes;  // bytes of one stored row, metadata included (the registry's)
 };
 
-// Copies rows ids[0..n) of `t` (already validated) to out[0 .. n * dim), converted to fp32.
+// The output element types: float, embtab::f16, embtab::bf16 (index into kernel_set::gather*).
+enum class out_type : std::uint8_t { f32, f16, bf16 };
+inline constexpr std::size_t out_type_count = 3;
+
+// Decodes values [begin, begin + count) of row `row` of t into dst (fp32, any alignment), as a
+// lookup of that row would. begin is a multiple of chunk_values; count is chunk_values or the
+// rest of the row.
+using range_fn = void (*)(const table_view& t, std::size_t row, std::size_t begin,
+                          std::size_t count, float* dst) noexcept;
+// Values a kernel's epilogue handles at a time (a multiple of every dtype's block).
+inline constexpr std::size_t chunk_values = 256;
+
+// What happens to a decoded row before it is stored (lookup.hpp has the arithmetic).
+struct epilogue {
+  float scale = 1.0f;
+  bool scaled = false;                     // scale != 1
+  const table_view* positions = nullptr;   // null: no position rows
+  range_fn position_range = nullptr;       // the active set's range decoder of their dtype
+  const std::int64_t* position_ids = nullptr;  // position of out row i, when not null
+  std::int64_t position_start = 0;         // otherwise position_start + i
+  bool streaming = false;                  // non-temporal stores, sfence at the end
+
+  bool plain() const noexcept { return !scaled && positions == nullptr; }
+  std::size_t position(std::size_t i) const noexcept {
+    return static_cast<std::size_t>(position_ids != nullptr ? position_ids[i]
+                                                            : position_start + static_cast<std::int64_t>(i));
+  }
+  // The epilogue of the ids from `begin` on (a thread's share).
+  epilogue from(std::size_t begin) const noexcept {
+    epilogue e = *this;
+    if (position_ids != nullptr)
+      e.position_ids += begin;
+    else
+      e.position_start += static_cast<std::int64_t>(begin);
+    return e;
+  }
+};
+
+// Writes rows ids[0..n) of `t` (ids and positions already validated) to out: row i at element
+// i * out_stride of out (float, f16 or bf16 by the kernel's out_type), through the epilogue.
 template <class Id>
-using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept;
+using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, void* out,
+                           std::size_t out_stride, const epilogue& e) noexcept;
 
 struct kernel_set {
   std::string_view name;
-  gather_fn<std::int32_t> gather32[dtype_count];
-  gather_fn<std::int64_t> gather64[dtype_count];
+  gather_fn<std::int32_t> gather32[out_type_count][dtype_count];
+  gather_fn<std::int64_t> gather64[out_type_count][dtype_count];
+  range_fn decode_range[dtype_count];
 };
 
 // Defined in src/kernels/gather_<isa>.cpp.

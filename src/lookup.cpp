@@ -1,11 +1,18 @@
-// lookup(): validation, then the active kernel over contiguous stretches of out: serially, on
-// the caller's pool (lookup_options::parallel) or on embtab's own (src/parallel.cpp). Every
+// lookup(): validation, the epilogue's setup (output type, stride, scale, positions,
+// streaming), then the active kernel over contiguous stretches of out: serially, on the
+// caller's pool (lookup_options::parallel) or on embtab's own (src/parallel.cpp). Every
 // threading decision is made here. Built with baseline flags.
 #include "embtab/lookup.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "dispatch.hpp"
 #include "parallel.hpp"
@@ -38,13 +45,36 @@ std::size_t rows_per_task(std::size_t n, std::size_t dim) noexcept {
   return std::max(rows, n / max_tasks + 1);
 }
 
-template <class Id>
-status validate(const table& t, std::span<const Id> ids, std::span<float> out,
+// Elements between output rows: the option, or dim for packed rows.
+std::size_t out_stride(const table& t, const lookup_options& options) noexcept {
+  return options.out_row_stride != 0 ? options.out_row_stride : t.dim();
+}
+
+template <class Id, class Out>
+status validate(const table& t, std::span<const Id> ids, std::span<Out> out,
                 const lookup_options& options) noexcept {
-  std::size_t need = 0;
-  if (__builtin_mul_overflow(ids.size(), t.dim(), &need) || out.size() != need)
-    return status::size_mismatch(out.size(), ids.size(), t.dim());
+  const std::size_t n = ids.size(), dim = t.dim(), stride = options.out_row_stride;
+  if (stride != 0 && stride < dim) return status::invalid_out_row_stride(stride, dim);
+  if (stride == 0) {
+    std::size_t need = 0;
+    if (__builtin_mul_overflow(n, dim, &need) || out.size() != need)
+      return status::size_mismatch(out.size(), n, dim);
+  } else {
+    // [(n - 1) * stride + dim, n * stride]: a trimmed or a whole [n x stride] buffer.
+    std::size_t lo = 0, hi = 0;
+    const bool overflow = n != 0 && (__builtin_mul_overflow(n - 1, stride, &lo) ||
+                                     __builtin_add_overflow(lo, dim, &lo) ||
+                                     __builtin_mul_overflow(n, stride, &hi));
+    if (overflow || (n == 0 ? out.size() != 0 : out.size() < lo || out.size() > hi))
+      return status::size_mismatch_strided(out.size(), n, dim, stride);
+  }
   if (options.threads < 0) return status::invalid_threads(options.threads);
+  if (!std::isfinite(options.scale)) return status::invalid_scale(options.scale);
+  const table* positions = options.positions;
+  if (positions != nullptr && positions->dim() != dim)
+    return status::invalid_positions_dim(positions->dim(), dim);
+  if (!options.position_ids.empty() && (positions == nullptr || options.position_ids.size() != n))
+    return status::invalid_position_ids(options.position_ids.size(), n, positions != nullptr);
   auto limit = static_cast<std::uint64_t>(t.rows());
   if (const vocab_shard& s = options.shard; s.vocab != 0) {
     if (s.begin < 0 || s.begin > s.end || s.end > s.vocab ||
@@ -60,29 +90,60 @@ status validate(const table& t, std::span<const Id> ids, std::span<float> out,
   };
   bool bad = false;
   for (const Id id : ids) bad |= outside(id);
-  if (!bad) return {};
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (outside(ids[i])) return status::id_out_of_range(ids[i], i, limit);
+  if (bad)
+    for (std::size_t i = 0; i < n; ++i)
+      if (outside(ids[i])) return status::id_out_of_range(ids[i], i, limit);
+  if (positions == nullptr || n == 0) return {};
+  const auto prows = static_cast<std::uint64_t>(positions->rows());
+  if (!options.position_ids.empty()) {
+    const std::span<const std::int64_t> p = options.position_ids;
+    bad = false;
+    for (const std::int64_t x : p) bad |= static_cast<std::uint64_t>(x) >= prows;
+    if (bad)
+      for (std::size_t i = 0; i < n; ++i)
+        if (static_cast<std::uint64_t>(p[i]) >= prows)
+          return status::position_out_of_range(p[i], i, positions->rows());
+    return {};
+  }
+  // position_start + i for i < n: the first i outside [0, prows), if any.
+  const std::int64_t start = options.position_start;
+  if (start < 0 || static_cast<std::uint64_t>(start) >= prows)
+    return status::position_out_of_range(start, 0, positions->rows());
+  const std::uint64_t room = prows - static_cast<std::uint64_t>(start);  // valid i: [0, room)
+  if (n > room)
+    return status::position_out_of_range(start + static_cast<std::int64_t>(room),
+                                         static_cast<std::size_t>(room), positions->rows());
   return {};
 }
 
+template <class Out>
+constexpr detail::out_type out_type_of() noexcept {
+  if constexpr (std::is_same_v<Out, f16>) return detail::out_type::f16;
+  if constexpr (std::is_same_v<Out, bf16>) return detail::out_type::bf16;
+  return detail::out_type::f32;
+}
+
 // One validated call, shared by every thread that runs a stretch of it.
-template <class Id>
+template <class Id, class Out>
 struct job {
   detail::gather_fn<Id> gather;
   detail::table_view view;
   const Id* ids;
-  float* out;
-  std::size_t n, dim, rows_per_task;
+  Out* out;
+  std::size_t n, dim, stride, rows_per_task;
+  detail::epilogue ep;
   std::int64_t begin, end;  // shard rows; sharded = false: every id is a row
   bool sharded;
 };
 
-template <class Id>
-void gather_range(const job<Id>& j, std::size_t first, std::size_t last) noexcept {
-  const std::size_t dim = j.dim;
+// Rows [first, last) of the call: the kernel on their ids, with the epilogue of output row
+// `first` on (positions advance with the row). Sharded: ids outside the shard write a row of
+// dim zeros (+0.0 in every output type; no scale or position is applied to it).
+template <class Id, class Out>
+void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last) noexcept {
+  const std::size_t dim = j.dim, stride = j.stride;
   if (!j.sharded) {
-    j.gather(j.view, j.ids + first, last - first, j.out + first * dim);
+    j.gather(j.view, j.ids + first, last - first, j.out + first * stride, stride, j.ep.from(first));
     return;
   }
   const auto in_shard = [&](Id id) {
@@ -92,56 +153,100 @@ void gather_range(const job<Id>& j, std::size_t first, std::size_t last) noexcep
   for (std::size_t i = first; i < last;) {
     std::size_t k = i;
     while (k < last && !in_shard(j.ids[k])) ++k;
-    if (k > i) std::memset(j.out + i * dim, 0, (k - i) * dim * sizeof(float));
+    for (; i < k; ++i) std::memset(j.out + i * stride, 0, dim * sizeof(Out));
     i = k;
     std::size_t m = 0;
     for (; i + m < last && m < shard_batch && in_shard(j.ids[i + m]); ++m)
       rebased[m] = static_cast<Id>(static_cast<std::int64_t>(j.ids[i + m]) - j.begin);
-    if (m > 0) j.gather(j.view, rebased, m, j.out + i * dim);
+    if (m > 0) j.gather(j.view, rebased, m, j.out + i * stride, stride, j.ep.from(i));
     i += m;
   }
 }
 
-template <class Id>
+template <class Id, class Out>
 void run_task(void* context, std::size_t i) noexcept {
-  const auto& j = *static_cast<const job<Id>*>(context);
+  const auto& j = *static_cast<const job<Id, Out>*>(context);
   const std::size_t first = i * j.rows_per_task;
   gather_range(j, first, std::min(j.n, first + j.rows_per_task));
 }
 
-template <class Id>
-status run(const table& t, std::span<const Id> ids, std::span<float> out,
+template <class Id, class Out>
+status run(const table& t, std::span<const Id> ids, std::span<Out> out,
            const lookup_options& options) noexcept {
   if (const status s = validate(t, ids, out, options); !s.ok()) return s;
   const std::size_t n = ids.size();
   if (n == 0) return {};
   const detail::kernel_set& k = detail::active_kernels();
+  const auto o = static_cast<std::size_t>(out_type_of<Out>());
   const auto gather = [&] {
     if constexpr (sizeof(Id) == 4)
-      return k.gather32[static_cast<std::size_t>(t.type())];
+      return k.gather32[o][static_cast<std::size_t>(t.type())];
     else
-      return k.gather64[static_cast<std::size_t>(t.type())];
+      return k.gather64[o][static_cast<std::size_t>(t.type())];
   }();
   const std::size_t dim = t.dim();
-  job<Id> j{gather,
-                  {t.data(), t.row_stride(), dim, t.row_bytes()},
-                  ids.data(),
-                  out.data(),
-                  n,
-                  dim,
-                  rows_per_task(n, dim),
-                  options.shard.begin,
-                  options.shard.end,
-                  options.shard.vocab != 0};
+  const std::size_t stride = out_stride(t, options);
+  detail::table_view position_view{};
+  detail::epilogue ep;
+  ep.scale = options.scale;
+  ep.scaled = options.scale != 1.0f;
+  if (const table* p = options.positions) {
+    position_view = {p->data(), p->row_stride(), p->dim(), p->row_bytes()};
+    ep.positions = &position_view;
+    ep.position_range = k.decode_range[static_cast<std::size_t>(p->type())];
+    ep.position_ids = options.position_ids.empty() ? nullptr : options.position_ids.data();
+    ep.position_start = options.position_start;
+  }
+  std::size_t out_bytes = 0;
+  if (__builtin_mul_overflow(n, stride * sizeof(Out), &out_bytes)) out_bytes = SIZE_MAX;
+  ep.streaming = options.streaming_stores || out_bytes >= streaming_min_bytes();
+  job<Id, Out> j{gather,
+                 {t.data(), t.row_stride(), dim, t.row_bytes()},
+                 ids.data(),
+                 out.data(),
+                 n,
+                 dim,
+                 stride,
+                 rows_per_task(n, dim),
+                 ep,
+                 options.shard.begin,
+                 options.shard.end,
+                 options.shard.vocab != 0};
   const std::size_t tasks = lookup_tasks(n, dim, options);
   if (tasks > 1 && options.parallel.run != nullptr) {
-    options.parallel.run(options.parallel.context, tasks, &run_task<Id>, &j);
+    options.parallel.run(options.parallel.context, tasks, &run_task<Id, Out>, &j);
     return {};
   }
   const int team = tasks > 1 ? lookup_threads(n, dim, options) : 1;
-  if (team > 1 && detail::run_on_pool(tasks, team, &run_task<Id>, &j)) return {};
+  if (team > 1 && detail::run_on_pool(tasks, team, &run_task<Id, Out>, &j)) return {};
   gather_range(j, 0, n);
   return {};
+}
+
+// The last-level cache of cpu0 as Linux reports it (sysfs; glibc's sysconf reports 10x the
+// real L3 on some AMD VMs), else sysconf, else 32 MiB.
+std::size_t detected_streaming_min_bytes() noexcept {
+  for (const char* path : {"/sys/devices/system/cpu/cpu0/cache/index3/size",
+                           "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
+    if (std::FILE* f = std::fopen(path, "r")) {
+      unsigned long kib = 0;
+      char unit = 0;
+      const int got = std::fscanf(f, "%lu%c", &kib, &unit);
+      std::fclose(f);
+      if (got == 2 && unit == 'K' && kib > 0) return static_cast<std::size_t>(kib) << 10;
+      if (got == 2 && unit == 'M' && kib > 0) return static_cast<std::size_t>(kib) << 20;
+    }
+  }
+  for (const int level : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
+    const long bytes = sysconf(level);
+    if (bytes > 0) return static_cast<std::size_t>(bytes);
+  }
+  return std::size_t{32} << 20;
+}
+
+std::atomic<std::size_t>& streaming_threshold() noexcept {
+  static std::atomic<std::size_t> bytes{detected_streaming_min_bytes()};
+  return bytes;
 }
 
 }  // namespace
@@ -162,14 +267,24 @@ std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& o
   return n / rows + (n % rows != 0);
 }
 
-status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
-              const lookup_options& options) noexcept {
-  return run(t, ids, out, options);
+std::size_t streaming_min_bytes() noexcept {
+  return streaming_threshold().load(std::memory_order_relaxed);
+}
+void set_streaming_min_bytes(std::size_t bytes) noexcept {
+  streaming_threshold().store(bytes, std::memory_order_relaxed);
 }
 
-status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
-              const lookup_options& options) noexcept {
-  return run(t, ids, out, options);
-}
+#define EMBTAB_LOOKUP(ID, OUT)                                                                 \
+  status lookup(const table& t, std::span<const ID> ids, std::span<OUT> out,                   \
+                const lookup_options& options) noexcept {                                      \
+    return run(t, ids, out, options);                                                          \
+  }
+EMBTAB_LOOKUP(std::int32_t, float)
+EMBTAB_LOOKUP(std::int64_t, float)
+EMBTAB_LOOKUP(std::int32_t, f16)
+EMBTAB_LOOKUP(std::int64_t, f16)
+EMBTAB_LOOKUP(std::int32_t, bf16)
+EMBTAB_LOOKUP(std::int64_t, bf16)
+#undef EMBTAB_LOOKUP
 
 }  // namespace embtab

@@ -13,7 +13,7 @@
 
 namespace embtab {
 
-// How a table stores its rows. Lookups always produce fp32. Values are stable (they are what
+// How a table stores its rows. Lookups produce fp32, f16 or bf16 (the output types below). Values are stable (they are what
 // the C API and saved benchmark files use); new types are only ever appended.
 enum class dtype : std::uint8_t {
   f32,           // IEEE binary32, 4 bytes a value; lookup copies the bits
@@ -36,6 +36,16 @@ enum class dtype : std::uint8_t {
   q6_k,  // blocks of 256 values in 210 bytes: 128 bytes low 4 bits, 64 bytes high 2 bits,
          // 16 int8 scales (16 sub-blocks of 16), fp16 d last; value = fl(d * scale) * (q - 32).
          // Only from a file's blocks, like q4_k.
+};
+
+// Output element types of lookup() besides float: the 16 bits exactly as stored in memory
+// (little-endian on x86). A lookup rounds fp32 to them to nearest even, as PyTorch's
+// .half() / .bfloat16() do (NaN: f16 0x7E00 with the sign, bf16 0x7FC0).
+struct f16 {
+  std::uint16_t bits;  // IEEE binary16
+};
+struct bf16 {
+  std::uint16_t bits;  // bfloat16: the top half of an fp32
 };
 
 // What the registry says about one dtype.

@@ -1,10 +1,11 @@
-// embtab/lookup.hpp: gather rows of a table by token id.
+// embtab/lookup.hpp: gather rows of a table by token id, straight into a runtime's activations.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "embtab/dtype.hpp"
 #include "embtab/status.hpp"
 #include "embtab/table.hpp"
 
@@ -46,21 +47,57 @@ struct lookup_options {
   // Summing the outputs of all shards of a table gives the unsharded lookup bit for bit (one
   // nonzero term per value), except that a stored -0.0 sums to +0.0.
   vocab_shard shard{};
+  // Elements from one output row to the next; 0: dim (packed rows). Must be >= dim. The
+  // elements between rows (and after the last row) are never written.
+  std::size_t out_row_stride = 0;
+  // out = scale * row. Must be finite. 1 (the default) multiplies by nothing.
+  float scale = 1.0f;
+  // When set: out = scale * row + row p of *positions, with p = position_start + i for output
+  // row i, or p = position_ids[i] when position_ids is not empty (then it holds one position
+  // per id). *positions must have the table's dim; it may have any dtype and is decoded
+  // exactly as a lookup of it would be. GPT-2: wte(ids) + wpe(positions).
+  const table* positions = nullptr;
+  std::int64_t position_start = 0;
+  std::span<const std::int64_t> position_ids = {};
+  // Write the output with non-temporal (streaming) stores, bypassing the caches: faster when
+  // the output is larger than the caches anyway, slower when the caller reads it right away
+  // from cache. A hint: results are identical either way. Also on, whatever this says, when
+  // the output is at least streaming_min_bytes() (by default the last-level cache size of this
+  // CPU). The scalar path (EMBTAB_ISA=scalar) never streams.
+  bool streaming_stores = false;
 };
 
-// Writes ids.size() rows of t.dim() floats into out, row-major and contiguous: out[i * dim + j]
-// = value j of row ids[i], converted to fp32 (exact for f32 tables: the bits are copied).
+// Writes ids.size() rows of t.dim() values into out: row i starts at out[i * stride], stride =
+// options.out_row_stride or dim, and holds
+//   v = value j of row ids[i], decoded to fp32 exactly as the fp32 lookup gives it
+//   if scale != 1:  v = v * scale                       (fp32, one rounding)
+//   if positions:   v = v + value j of position row p   (fp32, one rounding; no fused multiply-add)
+//   out = v rounded to the output type: fp32 as is; f16 / bf16 to nearest even, bit-identical
+//         to PyTorch's (emb(ids).float() * scale + pos(p).float()).to(torch.half / bfloat16)
+//         (NaN: f16 0x7E00 with v's sign, bf16 0x7FC0).
+// f16 -> f16 and bf16 -> bf16 with no scale and no positions copy the stored bits. With fp32
+// output and a scale or positions, a NaN result is some NaN (its payload may vary by ISA).
 //
-// Checks everything before writing anything: if out.size() != ids.size() * t.dim()
-// (errc::size_mismatch), if any id is < 0 or >= t.rows() (errc::id_out_of_range, position()
-// = the first such index), or if options are invalid (errc::invalid_argument), out is left
-// untouched. Empty ids with empty out is ok. Any alignment of out works.
+// Sizes: with out_row_stride = 0, out.size() must be ids.size() * dim. With a stride, out.size()
+// must be at least (ids.size() - 1) * stride + dim and at most ids.size() * stride (0 for no
+// ids): a trimmed buffer and a whole [n x stride] buffer both work.
+//
+// Checks everything before writing anything; on any error out is left untouched:
+//   errc::invalid_argument      threads < 0, 0 < out_row_stride < dim, a non-finite scale,
+//                               positions of another dim, position_ids of a length other than
+//                               ids.size() (or without positions)
+//   errc::size_mismatch         out.size() outside the bounds above
+//   errc::id_out_of_range       an id < 0 or >= t.rows(); position() = the first such index
+//   errc::position_out_of_range a position < 0 or >= positions->rows(); position() = the first
+//                               such index i into ids
+// Empty ids with empty out is ok. Any alignment of out works.
 //
 // Does not allocate and does not throw; the first call that runs on embtab's own threads
 // starts them (a persistent pool of lookup_threads({}) - 1 threads, created once per process
 // and stopped at exit). Safe to call concurrently on one table from any number of threads (each
 // call writing its own out); one call at a time uses the pool, a concurrent one runs serially.
-// Reads each looked-up row once and writes out once; rows are prefetched a few ids ahead.
+// Reads each looked-up row once (and each position row once) and writes out once; rows are
+// prefetched a few ids ahead.
 //
 // Threads: a split call cuts out into lookup_tasks() contiguous stretches that threads claim
 // from a shared counter; the calling thread claims them too and returns when all are done. It
@@ -70,6 +107,14 @@ struct lookup_options {
 [[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
 [[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
+                            const lookup_options& options = {}) noexcept;
+[[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<f16> out,
+                            const lookup_options& options = {}) noexcept;
+[[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<f16> out,
+                            const lookup_options& options = {}) noexcept;
+[[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<bf16> out,
+                            const lookup_options& options = {}) noexcept;
+[[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<bf16> out,
                             const lookup_options& options = {}) noexcept;
 
 // The number of threads lookup() runs a call of n ids of a dim-value table on with these
@@ -85,5 +130,14 @@ int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options
 // rows per stretch past 2^20 stretches). With options.parallel.run set, a call with more than
 // one task hands exactly this many tasks to it. Does not allocate.
 std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
+
+// Output bytes (ids.size() * stride * element size) from which every lookup streams its
+// output (see lookup_options::streaming_stores). Default: the last-level cache size this CPU
+// reports (sysconf _SC_LEVEL3_CACHE_SIZE, else level 2, else 32 MiB): an output that large
+// cannot stay cached for its reader anyway, so skipping the read-for-ownership saves a third
+// of the memory traffic. set_streaming_min_bytes changes it for the process (SIZE_MAX: only
+// when asked); meant for benchmarks and tests.
+std::size_t streaming_min_bytes() noexcept;
+void set_streaming_min_bytes(std::size_t bytes) noexcept;
 
 }  // namespace embtab

@@ -6,18 +6,28 @@
 // A kernel is the loop below plus a decoder (one per dtype and ISA, decode_<dtype>-inl.hpp)
 // that turns stored values into fp32 batches. A dtype without a decoder for some ISA still
 // works there: its rows go through the scalar codec (codec_of, compiled for the baseline).
+//
+// Outputs other than packed fp32 go through an epilogue (scale, + position row, rounding to
+// f16 / bf16, a row stride, streaming stores), a chunk of chunk_values at a time; packed or
+// strided fp32 with none of that keeps the direct decode-and-store loop.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
 
+#include <immintrin.h>
+
 #include <cstddef>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "../dispatch.hpp"
 #include "../dtypes/codec.hpp"
 #include "prefetch-inl.hpp"
+#include "range-inl.hpp"
+#include "store-inl.hpp"
 
 namespace embtab::detail {
 namespace {
@@ -91,36 +101,188 @@ inline void copy_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
   prefetch.finish();
 }
 
-template <class Arch, dtype Type, class Id>
-void gather(const table_view& t, const Id* ids, std::size_t n, float* out) noexcept {
+// Values [begin, begin + count) of one row into dst (fp32, any alignment): the kernel's
+// decoder, or the codec where this ISA has none. begin and count as for range_fn.
+template <class Arch, dtype Type>
+inline void row_range(const std::byte* row, std::size_t dim, std::size_t begin, std::size_t count,
+                      float* dst) noexcept {
   using dec = decoder<Arch, Type>;
-  const std::size_t dim = t.dim;
+  if constexpr (block_decoder<dec>) {
+    const dec d(row, dim);
+    for (std::size_t j = 0; j < count; j += dec::block_values) d.block((begin + j) / dec::block_values, dst + j);
+  } else if constexpr (simd_decoder<dec>) {
+    visit<dec>(row, dim, [&](const auto& d) {
+      constexpr std::size_t w = dec::batch::size;
+      std::size_t j = 0;
+      for (; j + w <= count; j += w) d.load(begin + j).store_unaligned(dst + j);
+      for (; j < count; ++j) dst[j] = d.at(begin + j);
+    });
+  } else {
+    codec_range(Type, row, dim, begin, count, dst);
+  }
+}
+
+// The kernel set's range_fn of one dtype (how position rows are decoded).
+template <class Arch, dtype Type>
+void decode_range(const table_view& t, std::size_t row, std::size_t begin, std::size_t count,
+                  float* dst) noexcept {
+  row_range<Arch, Type>(t.data + row * t.stride, t.dim, begin, count, dst);
+}
+
+// Decoded values already in a buffer, read like a decoder: value j at p[j - base].
+template <class Arch>
+struct buffer_source {
+  using batch = xsimd::batch<float, Arch>;
+  const float* p;
+  std::size_t base;
+  batch load(std::size_t j) const noexcept { return batch::load_unaligned(p + (j - base)); }
+  float at(std::size_t j) const noexcept { return p[j - base]; }
+};
+
+// The epilogue of values [begin, begin + count) of a row: v = src value; v * scale; + pos[k];
+// rounded to Out at sink[k]. Separate multiply and add (no fma) in vector and scalar code
+// alike, so every lane and every path rounds the same way.
+template <class Arch, class Out, class Src>
+inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, const epilogue& e,
+                         const float* pos, Out* sink) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr std::size_t w = batch::size;
+  const batch scale(e.scale);
+  std::size_t k = 0;
+  for (; k + w <= count; k += w) {
+    batch v = src.load(begin + k);
+    if (e.scaled) v = v * scale;
+    if (pos != nullptr) v = v + batch::load_unaligned(pos + k);
+    out_store<Arch, Out>::store(v, sink + k);
+  }
+  for (; k < count; ++k) {
+    float v = src.at(begin + k);
+    if (e.scaled) v = v * e.scale;
+    if (pos != nullptr) v = v + pos[k];
+    store_one(v, sink + k);
+  }
+}
+
+// One row through the epilogue, a chunk at a time: the position chunk decoded by its table's
+// range_fn, the row's chunk straight from a SIMD decoder (or decoded to a buffer first for
+// block decoders and codecs), stored to dst, or staged and streamed.
+template <class Arch, dtype Type, class Out>
+inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t position,
+                         row_prefetch& prefetch, Out* dst, const epilogue& e) noexcept {
+  using dec = decoder<Arch, Type>;
+  alignas(64) float pos[chunk_values];
+  alignas(64) Out staged[chunk_values];
+  const auto chunks = [&](const auto& chunk) {
+    for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
+      const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
+      for (std::size_t k = 0; k < count; k += step_values) prefetch.step();
+      if (e.positions != nullptr) e.position_range(*e.positions, position, begin, count, pos);
+      Out* sink = e.streaming ? staged : dst + begin;
+      chunk(begin, count, e.positions != nullptr ? pos : nullptr, sink);
+      if (e.streaming) stream_copy<Arch>(dst + begin, staged, count * sizeof(Out));
+    }
+    prefetch.finish();
+  };
+  if constexpr (simd_decoder<dec>) {
+    visit<dec>(row, dim, [&](const auto& d) {
+      chunks([&](std::size_t begin, std::size_t count, const float* p, Out* sink) {
+        finish_chunk<Arch>(d, begin, count, e, p, sink);
+      });
+    });
+  } else {
+    alignas(64) float values[chunk_values];
+    chunks([&](std::size_t begin, std::size_t count, const float* p, Out* sink) {
+      row_range<Arch, Type>(row, dim, begin, count, values);
+      finish_chunk<Arch>(buffer_source<Arch>{values, begin}, begin, count, e, p, sink);
+    });
+  }
+}
+
+// The stored bits of a 16-bit row as they are (f16 -> f16, bf16 -> bf16, nothing to apply).
+template <class Arch>
+inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch& prefetch,
+                          void* dst, bool streaming) noexcept {
+  for (std::size_t b = 0; b < bytes; b += 4 * step_values) prefetch.step();
+  prefetch.finish();
+  if (streaming)
+    stream_copy<Arch>(dst, row, bytes);
+  else
+    std::memcpy(dst, row, bytes);
+}
+
+// The row loop shared by every output: row i of the ids handed to f(i, row, prefetch) with
+// the row prefetch_distance ids ahead in flight.
+template <class Id, class F>
+inline void for_each_row(const table_view& t, const Id* ids, std::size_t n, F&& f) noexcept {
   const std::size_t ahead = prefetch_distance(t.row_bytes);
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     const std::byte* next =
         i + ahead < n ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
     row_prefetch prefetch(next, t.row_bytes);
-    float* dst = out + i * dim;
-    if constexpr (block_decoder<dec>) {
-      copy_blocks(dec(row, dim), prefetch, dst, dim);
-    } else if constexpr (simd_decoder<dec>) {
-      visit<dec>(row, dim, [&](const auto& d) { copy_row(d, prefetch, dst, dim); });
-    } else {
-      prefetch.finish();
-      codec_of(Type).decode(row, dim, dst);
+    f(i, row, prefetch);
+  }
+}
+
+template <dtype Type, class Out>
+inline constexpr bool same_bits =
+    (Type == dtype::f16 && std::is_same_v<Out, f16>) || (Type == dtype::bf16 && std::is_same_v<Out, bf16>);
+
+template <class Arch, dtype Type, class Id, class Out>
+void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
+            std::size_t out_stride, const epilogue& e) noexcept {
+  using dec = decoder<Arch, Type>;
+  Out* out = static_cast<Out*>(out_bytes);
+  const std::size_t dim = t.dim;
+  if constexpr (std::is_same_v<Out, float>) {
+    if (e.plain() && !e.streaming) {
+    // The plain path: decode straight into the fp32 output row.
+    for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+      float* dst = out + i * out_stride;
+      if constexpr (block_decoder<dec>) {
+        copy_blocks(dec(row, dim), prefetch, dst, dim);
+      } else if constexpr (simd_decoder<dec>) {
+        visit<dec>(row, dim, [&](const auto& d) { copy_row(d, prefetch, dst, dim); });
+      } else {
+        prefetch.finish();
+        codec_of(Type).decode(row, dim, dst);
+      }
+    });
+    return;
     }
   }
+  if constexpr (same_bits<Type, Out>) {
+    if (e.plain()) {
+      for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+        copy_bits_row<Arch>(row, 2 * dim, prefetch, out + i * out_stride, e.streaming);
+      });
+      if (e.streaming) _mm_sfence();
+      return;
+    }
+  }
+  for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+    epilogue_row<Arch, Type>(row, dim, e.positions != nullptr ? e.position(i) : 0, prefetch,
+                             out + i * out_stride, e);
+  });
+  // Non-temporal stores are weakly ordered: fence them before the caller (or the thread
+  // team's join) can read the output.
+  if (e.streaming) _mm_sfence();
 }
 
 template <class Arch, std::size_t... I>
 constexpr kernel_set make_kernel_set(std::string_view name, std::index_sequence<I...>) noexcept {
   return kernel_set{name,
-                    {&gather<Arch, registry[I].type, std::int32_t>...},
-                    {&gather<Arch, registry[I].type, std::int64_t>...}};
+                    {{&gather<Arch, registry[I].type, std::int32_t, float>...},
+                     {&gather<Arch, registry[I].type, std::int32_t, f16>...},
+                     {&gather<Arch, registry[I].type, std::int32_t, bf16>...}},
+                    {{&gather<Arch, registry[I].type, std::int64_t, float>...},
+                     {&gather<Arch, registry[I].type, std::int64_t, f16>...},
+                     {&gather<Arch, registry[I].type, std::int64_t, bf16>...}},
+                    {&decode_range<Arch, registry[I].type>...}};
 }
 
-// The kernel set of one ISA: a gather for every registered dtype and both id widths.
+// The kernel set of one ISA: a gather for every registered dtype, output type and id width,
+// and a range decoder for every dtype.
 template <class Arch>
 constexpr kernel_set make_kernel_set(std::string_view name) noexcept {
   return make_kernel_set<Arch>(name, std::make_index_sequence<dtype_count>());
