@@ -1,7 +1,8 @@
 // embtab_bench: Google Benchmark suite. lookup vs the ideal gather (one memcpy per row) vs the
 // memcpy bandwidth of a large buffer vs the one-hot matmul, for every registered dtype;
 // owning tables vs views at an unaligned offset (alignment/...); narrow tables dequantized
-// to fp32 at load, then gathered (dequantized/..., a runtime's alternative, with its memory).
+// to fp32 at load, then gathered (dequantized/..., a runtime's alternative, with its memory);
+// f16/bf16 output, scale, fused positions and streaming stores (outputs/...).
 //
 //   embtab_bench [--embtab_isa=active|all|avx2,sse2,...] [--embtab_threads=1,2,4,...]
 //                [--embtab_contention_omp]
@@ -26,7 +27,9 @@
 // once before timing (eb::check_rows) and skips with the first wrong value on a mismatch.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -350,6 +353,108 @@ void bm_contention(benchmark::State& st, shape s, bool busy) {
   st.counters["team"] = embtab::lookup_threads(s.n, s.dim);
 }
 
+// outputs/...: lookup into a runtime's activations, timed interleaved in one process (each
+// op reads its own part of the cold id pool and writes its own buffer). All ops run with the
+// library's default streaming rule (see embtab::streaming_min_bytes) unless named otherwise.
+//   f32            f32 table -> fp32 out (the plain lookup every ratio divides by)
+//   f16, bf16      f16 -> f16 and bf16 -> bf16 (a copy of the bits)
+//   scale          f32 -> fp32 with scale 45.25 (sqrt(2048) in bf16, as Gemma)
+//   positions      f32 + f32 position rows (GPT-2 wte + wpe), fused
+//   lookup_then_add  the plain lookup, then a separate pass adding the position rows
+void bm_outputs(benchmark::State& st, shape s) {
+  use_shape(s.rows, s.dim);
+  (void)embtab::set_isa(default_isa());
+  using embtab::dtype;
+  const auto& f32 = eb::cached_table(s.rows, s.dim, dtype::f32);
+  const auto& f16 = eb::cached_table(s.rows, s.dim, dtype::f16);
+  const auto& bf16 = eb::cached_table(s.rows, s.dim, dtype::bf16);
+  const auto& pos = eb::cached_table(s.n, s.dim, dtype::f32);  // positions 0 .. n-1
+  constexpr std::size_t ops_count = 6;
+  std::vector<eb::id_stream> ids;
+  std::vector<eb::out_buffer> outs;
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
+    outs.emplace_back(s.n * s.dim);
+  }
+  const auto as16 = [&](std::size_t k, auto tag) {
+    using T = decltype(tag);
+    return std::span<T>(reinterpret_cast<T*>(outs[k].data()), s.n * s.dim);
+  };
+  const embtab::lookup_options plain{.threads = s.threads};
+  const embtab::lookup_options scaled{.threads = s.threads, .scale = 45.25f};
+  const embtab::lookup_options positioned{.threads = s.threads, .positions = &pos};
+  const auto add_positions = [&](float* out) {
+    for (std::size_t i = 0; i < s.n; ++i) {
+      const auto* p = reinterpret_cast<const float*>(pos.data() + i * pos.row_stride());
+      float* o = out + i * s.dim;
+      for (std::size_t j = 0; j < s.dim; ++j) o[j] += p[j];
+    }
+  };
+  // Fused and separate position adds give the same bits.
+  if (!embtab::lookup(f32, ids[4].first(), outs[4].span(), positioned).ok() ||
+      !embtab::lookup(f32, ids[4].first(), outs[5].span(), plain).ok())
+    return st.SkipWithError("lookup failed");
+  add_positions(outs[5].data());
+  if (std::memcmp(outs[4].data(), outs[5].data(), s.n * s.dim * sizeof(float)) != 0)
+    return st.SkipWithError("fused positions differ from lookup + add");
+  const auto run = [](embtab::status r) { benchmark::DoNotOptimize(r); };
+  const eb::timed_op ops[ops_count] = {
+      {[&] { run(embtab::lookup(f32, ids[0].next(), outs[0].span(), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f16, ids[1].next(), as16(1, embtab::f16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(bf16, ids[2].next(), as16(2, embtab::bf16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[3].next(), outs[3].span(), scaled)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[4].next(), outs[4].span(), positioned)); }, s.threads},
+      {[&] {
+         run(embtab::lookup(f32, ids[5].next(), outs[5].span(), plain));
+         add_positions(outs[5].data());
+       }, s.threads}};
+  std::vector<double> ns;
+  for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
+  const char* names[ops_count] = {"f32", "f16", "bf16", "scale", "positions", "lookup_then_add"};
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    st.counters[std::string(names[k]) + "_ns"] = ns[k] / static_cast<double>(s.n);
+    if (k > 0) st.counters[std::string(names[k]) + "/f32"] = ns[k] / ns[0];
+  }
+  st.counters["streams"] = s.n * s.dim * sizeof(float) >= embtab::streaming_min_bytes() ? 1 : 0;
+}
+
+// outputs/streaming: fp32 out with streaming stores forced on, forced off, and the ideal
+// gather (one memcpy per row), interleaved.
+void bm_streaming(benchmark::State& st, shape s) {
+  use_shape(s.rows, s.dim);
+  (void)embtab::set_isa(default_isa());
+  const auto& f32 = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
+  std::vector<eb::id_stream> ids;
+  std::vector<eb::out_buffer> outs;
+  for (std::size_t k = 0; k < 3; ++k) {
+    ids.emplace_back(s.rows, s.n, s.mode, k, 3);
+    outs.emplace_back(s.n * s.dim);
+  }
+  const std::size_t rule = embtab::streaming_min_bytes();
+  const embtab::lookup_options on{.threads = s.threads, .streaming_stores = true};
+  const embtab::lookup_options off{.threads = s.threads};
+  if (!embtab::lookup(f32, ids[0].first(), outs[0].span(), on).ok())
+    return st.SkipWithError("lookup failed");
+  if (const auto e = eb::check_rows(f32, ids[0].first(), outs[0].span()); !e.empty())
+    return st.SkipWithError(e.c_str());
+  const eb::timed_op ops[] = {
+      {[&] { benchmark::DoNotOptimize(embtab::lookup(f32, ids[0].next(), outs[0].span(), on)); }, s.threads},
+      {[&] {
+         embtab::set_streaming_min_bytes(SIZE_MAX);
+         benchmark::DoNotOptimize(embtab::lookup(f32, ids[1].next(), outs[1].span(), off));
+         embtab::set_streaming_min_bytes(rule);
+       }, s.threads},
+      {[&] { eb::ideal_gather(f32, ids[2].next(), outs[2].data(), s.threads); }, s.threads}};
+  std::vector<double> ns;
+  for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
+  st.counters["stream_ns"] = ns[0] / static_cast<double>(s.n);
+  st.counters["nostream_ns"] = ns[1] / static_cast<double>(s.n);
+  st.counters["ideal_ns"] = ns[2] / static_cast<double>(s.n);
+  st.counters["ideal/stream"] = ns[2] / ns[0];
+  st.counters["ideal/nostream"] = ns[2] / ns[1];
+  st.counters["llc_rule_MiB"] = static_cast<double>(rule >> 20);
+}
+
 std::vector<std::string> split(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -446,6 +551,18 @@ int main(int argc, char** argv) {
                                  "/N:" + std::to_string(n) + "/cold";
         benchmark::RegisterBenchmark(name.c_str(), bm_contention, s, busy)->Iterations(1)->Unit(benchmark::kMillisecond);
       }
+  for (const std::size_t n : {std::size_t{512}, std::size_t{4096}}) {
+    const shape s{32000, 4096, n, 1, ids_mode::cold};
+    benchmark::RegisterBenchmark(("outputs/" + s.suffix()).c_str(), bm_outputs, s)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
+  for (const std::size_t n : {std::size_t{512}, std::size_t{4096}}) {
+    const shape s{32000, 4096, n, 1, ids_mode::cold};
+    benchmark::RegisterBenchmark(("outputs/streaming/" + s.suffix()).c_str(), bm_streaming, s)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
   for (const std::size_t n : onehot_naive_n) {
     const shape s{onehot_rows, onehot_dim, n, 1, ids_mode::cold};
     benchmark::RegisterBenchmark(("onehot_naive/" + s.suffix()).c_str(), bm_onehot, false, s)

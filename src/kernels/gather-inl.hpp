@@ -168,20 +168,25 @@ inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, c
 // block decoders and codecs), stored to dst, or staged and streamed.
 template <class Arch, dtype Type, class Out>
 inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t position,
-                         row_prefetch& prefetch, Out* dst, const epilogue& e) noexcept {
+                         row_prefetch& prefetch, row_prefetch& position_prefetch, Out* dst,
+                         const epilogue& e) noexcept {
   using dec = decoder<Arch, Type>;
   alignas(64) float pos[chunk_values];
   alignas(64) Out staged[chunk_values];
   const auto chunks = [&](const auto& chunk) {
     for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
       const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
-      for (std::size_t k = 0; k < count; k += step_values) prefetch.step();
+      for (std::size_t k = 0; k < count; k += step_values) {
+        prefetch.step();
+        position_prefetch.step();
+      }
       if (e.positions != nullptr) e.position_range(*e.positions, position, begin, count, pos);
       Out* sink = e.streaming ? staged : dst + begin;
       chunk(begin, count, e.positions != nullptr ? pos : nullptr, sink);
       if (e.streaming) stream_copy<Arch>(dst + begin, staged, count * sizeof(Out));
     }
     prefetch.finish();
+    position_prefetch.finish();
   };
   if constexpr (simd_decoder<dec>) {
     visit<dec>(row, dim, [&](const auto& d) {
@@ -260,9 +265,15 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
       return;
     }
   }
+  // Position rows are prefetched on the same schedule as the table's rows.
+  const table_view* pt = e.positions;
+  const std::size_t pos_ahead = pt != nullptr ? prefetch_distance(pt->row_bytes) : 0;
   for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
-    epilogue_row<Arch, Type>(row, dim, e.positions != nullptr ? e.position(i) : 0, prefetch,
-                             out + i * out_stride, e);
+    row_prefetch position_prefetch(
+        pt != nullptr && i + pos_ahead < n ? pt->data + e.position(i + pos_ahead) * pt->stride : nullptr,
+        pt != nullptr ? pt->row_bytes : 0);
+    epilogue_row<Arch, Type>(row, dim, pt != nullptr ? e.position(i) : 0, prefetch,
+                             position_prefetch, out + i * out_stride, e);
   });
   // Non-temporal stores are weakly ordered: fence them before the caller (or the thread
   // team's join) can read the output.
