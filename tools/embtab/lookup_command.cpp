@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +33,8 @@ struct lookup_options {
   std::string ids;
   std::string model;   // --model FILE: the file's table instead of random_normal's
   std::string tensor;  // --tensor NAME: that tensor instead of the file's token table
+  std::string out_dtype = "f32";
+  float scale = 1.0f;
 };
 
 [[noreturn]] void fail(const std::string& what) { embtab::tool::fail("lookup", what); }
@@ -115,11 +119,40 @@ void check_memory(std::size_t vocab, std::size_t dim, embtab::dtype type) {
 }
 
 // Looks ids up in the rows of `t` and prints them as PyTorch prints a tensor.
-void print_lookup(const embtab::table& t, const std::vector<std::int64_t>& ids) {
-  std::vector<float> out(ids.size() * t.dim());
-  if (const auto s = embtab::lookup(t, ids, out); !s.ok()) fail(s.message());
+// Looks ids up with --out-dtype and --scale and prints the rows as PyTorch prints them: f16 /
+// bf16 outputs are the values the API returns, widened exactly for printing, with the dtype
+// PyTorch names in its print.
+void print_lookup(const embtab::table& t, const std::vector<std::int64_t>& ids, const lookup_options& opt) {
+  const embtab::lookup_options options{.scale = opt.scale};
+  const std::size_t n = ids.size() * t.dim();
+  std::vector<float> out(n);
+  std::string suffix;
+  const auto widen = [&](const auto& half, auto bits_to_float) {
+    for (std::size_t k = 0; k < n; ++k) out[k] = bits_to_float(half[k].bits);
+  };
+  if (opt.out_dtype == "f16") {
+    std::vector<embtab::f16> half(n);
+    if (const auto s = embtab::lookup(t, ids, half, options); !s.ok()) fail(s.message());
+    widen(half, [](std::uint16_t h) {  // exact: (-1)^s 2^(e-25) (1024 + m), subnormals 2^-24 m
+      const int e = (h >> 10) & 31, m = h & 1023;
+      const float sign = (h & 0x8000) ? -1.0f : 1.0f;
+      if (e == 31) return m == 0 ? sign * INFINITY : std::copysign(NAN, sign);
+      return sign * (e == 0 ? std::ldexp(static_cast<float>(m), -24)
+                            : std::ldexp(static_cast<float>(1024 + m), e - 25));
+    });
+    suffix = ", dtype=torch.float16";
+  } else if (opt.out_dtype == "bf16") {
+    std::vector<embtab::bf16> half(n);
+    if (const auto s = embtab::lookup(t, ids, half, options); !s.ok()) fail(s.message());
+    widen(half, [](std::uint16_t b) { return std::bit_cast<float>(std::uint32_t{b} << 16); });
+    suffix = ", dtype=torch.bfloat16";
+  } else if (const auto s = embtab::lookup(t, ids, out, options); !s.ok()) {
+    fail(s.message());
+  }
   const std::size_t shape[] = {ids.size(), t.dim()};
-  std::printf("%s\n", embtab::torch::format(out, shape).c_str());
+  std::string text = embtab::torch::format(out, shape);
+  if (!suffix.empty()) text.insert(text.size() - 1, suffix);
+  std::printf("%s\n", text.c_str());
 }
 
 void run_model_lookup(const lookup_options& opt) {
@@ -132,7 +165,7 @@ void run_model_lookup(const lookup_options& opt) {
   } catch (const embtab::file_error& e) {
     fail(e.what());
   }
-  print_lookup(t, ids);
+  print_lookup(t, ids, opt);
 }
 
 void run_lookup(const lookup_options& opt) {
@@ -156,7 +189,7 @@ void run_lookup(const lookup_options& opt) {
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }
-  print_lookup(t, ids);
+  print_lookup(t, ids, opt);
 }
 
 // A positive integer that fits size_t: "0", "-3", "1e3" and "abc" are refused (CLI11 alone
@@ -220,6 +253,13 @@ void add_lookup_command(CLI::App& app) {
                     ->excludes(dtype);
   cmd->add_option("--tensor", opt->tensor, "With --model: the 2-D tensor to look up in (default: the token table)")
       ->needs(model);
+  cmd->add_option("--out-dtype", opt->out_dtype,
+                  "Output type of the lookup: f32, f16 or bf16 (rounded to nearest even, as "
+                  "PyTorch's .half() / .bfloat16())")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}))
+      ->capture_default_str();
+  cmd->add_option("--scale", opt->scale, "Multiply every value by this (in fp32) before rounding")
+      ->capture_default_str();
   cmd->add_option("--ids", opt->ids, "Token ids, comma-separated (spaces allowed): 2,3,5,1")
       ->required();
   cmd->callback([opt] { run_lookup(*opt); });
