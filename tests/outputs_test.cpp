@@ -52,6 +52,10 @@ std::uint16_t ref_bf16(float x) {
   return static_cast<std::uint16_t>(low > 0x8000 || (low == 0x8000 && (top & 1)) ? top + 1 : top);
 }
 
+// Out of line, so that no compiler turns `if (s != 1) v = v * s` into v * (s != 1 ? s : 1),
+// which quiets a signalling NaN that the plain path must return as stored (clang does).
+[[gnu::noinline]] float multiply(float a, float b) { return a * b; }
+
 enum class out_kind { f32, f16, bf16 };
 const char* name_of(out_kind o) { return o == out_kind::f32 ? "f32" : o == out_kind::f16 ? "f16" : "bf16"; }
 
@@ -164,9 +168,11 @@ void check_all(const std::string& isa, dtype type, std::size_t dim, out_kind ok)
           for (std::size_t i = 0; i < ids.size(); ++i) {
             for (std::size_t j = 0; j < dim; ++j) {
               float v = tab.values[static_cast<std::size_t>(ids[i]) * dim + j];
-              if (scale != 1.0f) v = v * scale;
+              if (scale != 1.0f) v = multiply(v, scale);
+              bool two_nans = false;  // NaN + NaN: which operand's sign wins is not specified
               if (pos) {
                 const std::size_t p = form == 1 ? static_cast<std::size_t>(pids[i]) : 2 + i;
+                two_nans = std::isnan(v) && std::isnan(pos->values[p * dim + j]);
                 v = v + pos->values[p * dim + j];
               }
               std::uint32_t want = ref_out(v, ok);
@@ -178,6 +184,7 @@ void check_all(const std::string& isa, dtype type, std::size_t dim, out_kind ok)
                 want = h;
               }
               const std::uint32_t got = bits_of(buf[i * stride + j]);
+              if (two_nans && ok == out_kind::f16 && (got & 0x7FFF) == 0x7E00) continue;
               ASSERT_TRUE(same_out(got, want, ok, any_nan))
                   << isa << " " << embtab::to_string(type) << " -> " << name_of(ok) << " dim " << dim
                   << " scale " << scale << " pos " << (pos ? embtab::to_string(pos->t.type()) : "none")

@@ -74,7 +74,8 @@ struct lookup_options {
 //   if positions:   v = v + value j of position row p   (fp32, one rounding; no fused multiply-add)
 //   out = v rounded to the output type: fp32 as is; f16 / bf16 to nearest even, bit-identical
 //         to PyTorch's (emb(ids).float() * scale + pos(p).float()).to(torch.half / bfloat16)
-//         (NaN: f16 0x7E00 with v's sign, bf16 0x7FC0).
+//         (NaN: f16 0x7E00 with v's sign, bf16 0x7FC0; when both the row value and the
+//         position value are NaN, the f16 NaN's sign may be either's).
 // f16 -> f16 and bf16 -> bf16 with no scale and no positions copy the stored bits. With fp32
 // output and a scale or positions, a NaN result is some NaN (its payload may vary by ISA).
 //

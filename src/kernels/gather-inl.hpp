@@ -141,25 +141,42 @@ struct buffer_source {
 
 // The epilogue of values [begin, begin + count) of a row: v = src value; v * scale; + pos[k];
 // rounded to Out at sink[k]. Separate multiply and add (no fma) in vector and scalar code
-// alike, so every lane and every path rounds the same way.
-template <class Arch, class Out, class Src>
-inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, const epilogue& e,
-                         const float* pos, Out* sink) noexcept {
+// alike, so every lane and every path rounds the same way. The steps are chosen at compile
+// time: a runtime `if (scaled) v = v * scale` may be if-converted to v * (scaled ? scale : 1)
+// (clang does), which would quiet signalling NaNs that a streamed plain row must keep.
+template <class Arch, bool Scaled, bool Positions, class Out, class Src>
+inline void finish_chunk_as(const Src& src, std::size_t begin, std::size_t count, float s,
+                            const float* pos, Out* sink) noexcept {
   using batch = xsimd::batch<float, Arch>;
   constexpr std::size_t w = batch::size;
-  const batch scale(e.scale);
+  const batch scale(s);
   std::size_t k = 0;
   for (; k + w <= count; k += w) {
     batch v = src.load(begin + k);
-    if (e.scaled) v = v * scale;
-    if (pos != nullptr) v = v + batch::load_unaligned(pos + k);
+    if constexpr (Scaled) v = v * scale;
+    if constexpr (Positions) v = v + batch::load_unaligned(pos + k);
     out_store<Arch, Out>::store(v, sink + k);
   }
   for (; k < count; ++k) {
     float v = src.at(begin + k);
-    if (e.scaled) v = v * e.scale;
-    if (pos != nullptr) v = v + pos[k];
+    if constexpr (Scaled) v = v * s;
+    if constexpr (Positions) v = v + pos[k];
     store_one(v, sink + k);
+  }
+}
+
+template <class Arch, class Out, class Src>
+inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, const epilogue& e,
+                         const float* pos, Out* sink) noexcept {
+  if (e.scaled) {
+    if (pos != nullptr)
+      finish_chunk_as<Arch, true, true>(src, begin, count, e.scale, pos, sink);
+    else
+      finish_chunk_as<Arch, true, false>(src, begin, count, e.scale, pos, sink);
+  } else if (pos != nullptr) {
+    finish_chunk_as<Arch, false, true>(src, begin, count, e.scale, pos, sink);
+  } else {
+    finish_chunk_as<Arch, false, false>(src, begin, count, e.scale, pos, sink);
   }
 }
 
