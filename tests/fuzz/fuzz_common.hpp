@@ -52,9 +52,10 @@ inline bool same_value(float got, float want, bool nan_is_nan) {
 // An output span at any float offset inside a buffer with guard floats on both sides. Every
 // byte gets a known pattern, so a failed call can be checked to have written nothing and a
 // successful one to have written only inside out.
+template <class T = float>
 class guarded_out {
  public:
-  static constexpr std::size_t guard = 16;  // floats on each side
+  static constexpr std::size_t guard = 16;  // elements on each side
 
   guarded_out(std::size_t size, std::size_t offset, std::uint8_t pattern)
       : buffer_(guard + offset + size + guard), offset_(guard + offset), size_(size) {
@@ -63,7 +64,7 @@ class guarded_out {
     std::uint64_t word = 0;
     for (int k = 0; k < 8; ++k) word |= std::uint64_t{static_cast<std::uint8_t>(pattern + 31 * k)} << (8 * k);
     auto* bytes = reinterpret_cast<std::uint8_t*>(buffer_.data());
-    const std::size_t n = buffer_.size() * sizeof(float);
+    const std::size_t n = buffer_.size() * sizeof(T);
     for (std::size_t i = 0; i < n; i += 8) {
       const std::uint64_t w = word + 0x0101010101010101u * (i / 8 % 251);
       std::memcpy(bytes + i, &w, std::min<std::size_t>(8, n - i));
@@ -71,22 +72,25 @@ class guarded_out {
     before_ = buffer_;
   }
 
-  std::span<float> out() { return {buffer_.data() + offset_, size_}; }
+  std::span<T> out() { return {buffer_.data() + offset_, size_}; }
 
   // True when no byte of the whole buffer changed.
   bool untouched() const {
-    return std::memcmp(buffer_.data(), before_.data(), buffer_.size() * sizeof(float)) == 0;
+    return std::memcmp(buffer_.data(), before_.data(), buffer_.size() * sizeof(T)) == 0;
   }
   // True when no byte outside out() changed.
   bool guards_intact() const {
     const std::size_t end = offset_ + size_;
-    return std::memcmp(buffer_.data(), before_.data(), offset_ * sizeof(float)) == 0 &&
-           std::memcmp(buffer_.data() + end, before_.data() + end,
-                       (buffer_.size() - end) * sizeof(float)) == 0;
+    return std::memcmp(buffer_.data(), before_.data(), offset_ * sizeof(T)) == 0 &&
+           std::memcmp(buffer_.data() + end, before_.data() + end, (buffer_.size() - end) * sizeof(T)) == 0;
+  }
+  // True when element i of out() holds what it held before the call.
+  bool unchanged(std::size_t i) const {
+    return std::memcmp(buffer_.data() + offset_ + i, before_.data() + offset_ + i, sizeof(T)) == 0;
   }
 
  private:
-  std::vector<float> buffer_, before_;
+  std::vector<T> buffer_, before_;
   std::size_t offset_, size_;
 };
 

@@ -3,7 +3,8 @@
 // extremes, duplicates, int32 or int64), any out size and alignment, any thread count, on
 // every ISA this CPU runs, serially, on embtab's own threads or through a parallel_for hook
 // (tasks in reverse order), unsharded or as one vocab shard of a larger table (or a wrong
-// shard). Each call must either match tests/reference.hpp bit for bit
+// shard), into fp32, f16 or bf16 output with any row stride, scale, position rows (the table
+// itself, by start or by ids, in range or not) and streaming stores. Each call must either match tests/reference.hpp bit for bit
 // (int8: NaN matches any NaN) and write nothing outside out, or fail with exactly the status
 // the contract names and leave every byte of the buffer around and inside out unchanged.
 #include <algorithm>
@@ -37,6 +38,8 @@ struct subject {
   std::vector<float> want;  // rows x dim: what each stored value must look up as
   bool nan_is_nan = false;  // int8: NaN payloads of scale * code + bias are not specified
   std::unique_ptr<std::uint8_t[]> memory;  // a view's rows: exactly the bytes it may read
+  std::vector<std::uint8_t> stored;        // the stored rows, row r at r * stored_stride
+  std::size_t stored_stride = 0;
 };
 
 std::size_t pick_dim(FuzzedDataProvider& in, std::size_t block) {
@@ -82,6 +85,8 @@ std::optional<subject> build(FuzzedDataProvider& in) {
                  s.t.row_bytes() == *rb && s.t.bytes() == span_bytes,
              "view layout");
   s.nan_is_nan = !embtab::ref::nan_payloads_exact(type);
+  s.stored = payload;
+  s.stored_stride = stride;
   s.want.reserve(rows * dim);
   for (std::size_t r = 0; r < rows; ++r) {
     const auto v = embtab::ref::decode_row(type, payload.data() + r * stride, dim);
@@ -138,29 +143,75 @@ struct reverse_pool {
   }
 };
 
-template <class Id>
+// The options of one call beyond ids and threads (lookup.hpp's epilogue: output type, row
+// stride, scale, position rows, streaming).
+enum class out_kind { f32, f16, bf16 };
+struct epilogue_draw {
+  out_kind out = out_kind::f32;
+  std::size_t stride = 0;        // lookup_options::out_row_stride
+  float scale = 1.0f;
+  int positions = 0;             // 0: none, 1: position_start, 2: position_ids (the table itself)
+  std::int64_t position_start = 0;
+  std::vector<std::int64_t> position_ids;
+  bool streaming = false;
+};
+
+// Out of line, so that the reference multiplies and adds exactly as written (no contraction,
+// no if-conversion of `scale != 1`).
+[[gnu::noinline]] float multiply(float a, float b) { return a * b; }
+[[gnu::noinline]] float add(float a, float b) { return a + b; }
+
+// Output bits of a value; whether two output values agree (a NaN may be any NaN where the
+// contract leaves its payload or sign open).
+std::uint32_t out_bits(float v, out_kind o) {
+  return o == out_kind::f32 ? std::bit_cast<std::uint32_t>(v) : o == out_kind::f16 ? embtab::ref::f32_to_f16(v) : embtab::ref::f32_to_bf16(v);
+}
+bool same_out(std::uint32_t got, std::uint32_t want, out_kind o, bool any_nan) {
+  if (got == want) return true;
+  if (!any_nan) return false;
+  if (o == out_kind::f32) return std::isnan(std::bit_cast<float>(got)) && std::isnan(std::bit_cast<float>(want));
+  if (o == out_kind::f16) return (got & 0x7FFF) == 0x7E00 && (want & 0x7FFF) == 0x7E00;
+  return false;
+}
+
+template <class Id, class Out>
 void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::size_t out_size,
-                std::size_t offset, int threads, std::uint8_t pattern, bool hook, embtab::vocab_shard shard) {
+                std::size_t offset, int threads, std::uint8_t pattern, bool hook, embtab::vocab_shard shard,
+                const epilogue_draw& e) {
   std::vector<Id> ids(ids64.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<Id>(ids64[i]);
   const table& t = s.t;
-  const std::size_t dim = t.dim(), rows = t.rows(), need = ids.size() * dim;
+  const std::size_t dim = t.dim(), rows = t.rows(), n = ids.size(), need = n * dim;
+  const std::size_t stride = e.stride == 0 ? dim : e.stride;
   const bool sharded = shard.vocab != 0;
   const bool bad_shard = sharded && (shard.begin < 0 || shard.begin > shard.end || shard.end > shard.vocab ||
                                      static_cast<std::uint64_t>(shard.end - shard.begin) != rows);
   const std::size_t limit = sharded && !bad_shard ? static_cast<std::size_t>(shard.vocab) : rows;
+  const bool with_positions = e.positions != 0;
+  const bool by_ids = e.positions == 2 && !e.position_ids.empty();  // empty ids: position_start
 
-  // The status the contract names, from first principles.
+  // The status the contract names, from first principles, in lookup.hpp's order.
   errc want = errc::ok;
-  std::string want_message = "ok";
+  std::string want_message = "ok";  // checked where not empty
   std::size_t want_position = 0;
-  if (out_size != need) {
+  const bool size_ok = e.stride == 0 ? out_size == need
+                                     : (n == 0 ? out_size == 0 : out_size >= (n - 1) * stride + dim && out_size <= n * stride);
+  if (e.stride != 0 && e.stride < dim) {
+    want = errc::invalid_argument;
+    want_message = "";
+  } else if (!size_ok) {
     want = errc::size_mismatch;
-    want_message = "output holds " + std::to_string(out_size) + " floats but " + std::to_string(ids.size()) +
+    want_message = e.stride != 0 ? "" : "output holds " + std::to_string(out_size) + " floats but " + std::to_string(n) +
                    " ids x dim " + std::to_string(dim) + " need " + std::to_string(need);
   } else if (threads < 0) {
     want = errc::invalid_argument;
     want_message = "lookup_options::threads is " + std::to_string(threads) + ", expected >= 0";
+  } else if (!std::isfinite(e.scale)) {
+    want = errc::invalid_argument;
+    want_message = "";
+  } else if (by_ids && e.position_ids.size() != n) {
+    want = errc::invalid_argument;
+    want_message = "";
   } else if (bad_shard) {
     want = errc::invalid_argument;
     const std::string name = "lookup_options::shard [" + std::to_string(shard.begin) + ", " +
@@ -174,45 +225,88 @@ void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::s
     want_position = *bad;
     want_message = "id " + std::to_string(ids[*bad]) + " at position " + std::to_string(*bad) +
                    " is out of range [0, " + std::to_string(limit) + ")";
+  } else if (with_positions && n > 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t p = by_ids ? e.position_ids[i] : e.position_start + static_cast<std::int64_t>(i);
+      if (p < 0 || static_cast<std::uint64_t>(p) >= rows) {
+        want = errc::position_out_of_range;
+        want_position = i;
+        want_message = "";
+        break;
+      }
+    }
   }
 
   for (const auto isa : embtab::supported_isas()) {
     FUZZ_CHECK(embtab::set_isa(isa), "set_isa(%.*s)", static_cast<int>(isa.size()), isa.data());
-    guarded_out buffer(out_size, offset, pattern);
+    guarded_out<Out> buffer(out_size, offset, pattern);
     reverse_pool pool;
-    embtab::lookup_options options{.threads = threads, .shard = shard};
+    embtab::lookup_options options{.threads = threads, .shard = shard, .out_row_stride = e.stride,
+                                   .scale = e.scale, .streaming_stores = e.streaming};
+    if (with_positions) {
+      options.positions = &t;
+      options.position_start = e.position_start;
+      options.position_ids = e.position_ids;
+    }
     if (hook) options.parallel = {.run = &reverse_pool::run, .context = &pool};
     const embtab::status st = embtab::lookup(t, std::span<const Id>(ids), buffer.out(), options);
-    const std::size_t tasks = want == errc::ok ? embtab::lookup_tasks(ids.size(), dim, options) : 1;
+    const std::size_t tasks = want == errc::ok ? embtab::lookup_tasks(n, dim, options) : 1;
     FUZZ_CHECK(pool.calls == (hook && tasks > 1 ? 1u : 0u) && (pool.calls == 0 || pool.tasks == tasks),
                "hook called %zu times with %zu tasks, want %zu", pool.calls, pool.tasks, tasks);
     const std::string message = st.message();
     FUZZ_CHECK(st.code() == want && st.ok() == (want == errc::ok) && st.position() == want_position &&
-                   message == want_message,
-               "%.*s %s: got \"%s\" at %zu, want \"%s\" at %zu", static_cast<int>(isa.size()), isa.data(),
-               embtab::to_string(t.type()), message.c_str(), st.position(), want_message.c_str(), want_position);
+                   (want_message.empty() || message == want_message),
+               "%.*s %s %zu x %zu, %zu ids, out %zu, stride %zu, scale %a, positions %d (start %" PRId64
+               ", %zu ids), threads %d, shard [%" PRId64 ", %" PRId64 ") of %" PRId64 ": got \"%s\" (%s) at %zu, want \"%s\" (%s) at %zu",
+               static_cast<int>(isa.size()), isa.data(), embtab::to_string(t.type()), rows, dim, n, out_size, e.stride,
+               static_cast<double>(e.scale), e.positions, e.position_start, e.position_ids.size(), threads, shard.begin,
+               shard.end, shard.vocab, message.c_str(), embtab::to_string(st.code()), st.position(), want_message.c_str(),
+               embtab::to_string(want), want_position);
     if (want != errc::ok) {
       FUZZ_CHECK(buffer.untouched(), "%.*s wrote to out on error %s", static_cast<int>(isa.size()), isa.data(),
                  message.c_str());
       continue;
     }
     FUZZ_CHECK(buffer.guards_intact(), "%.*s wrote outside out", static_cast<int>(isa.size()), isa.data());
-    const std::span<float> out = buffer.out();
-    const std::vector<float> zeros(dim, 0.0f);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::span<Out> out = buffer.out();
+    const bool epilogue = e.scale != 1.0f || with_positions;
+    const bool copies_bits = !epilogue && ((t.type() == dtype::f16 && e.out == out_kind::f16) ||
+                                           (t.type() == dtype::bf16 && e.out == out_kind::bf16));
+    for (std::size_t i = 0; i < n; ++i) {
       const auto id = static_cast<std::int64_t>(ids[i]);
       const bool in_table = !sharded || (id >= shard.begin && id < shard.end);
       const std::size_t row = static_cast<std::size_t>(sharded ? id - shard.begin : id);
-      const float* want_row = in_table ? s.want.data() + row * dim : zeros.data();
-      if (std::memcmp(out.data() + i * dim, want_row, dim * sizeof(float)) == 0) continue;
+      const std::int64_t p = by_ids ? e.position_ids[i] : e.position_start + static_cast<std::int64_t>(i);
       for (std::size_t j = 0; j < dim; ++j) {
-        const float got = out[i * dim + j], w = want_row[j];
-        FUZZ_CHECK(embtab::fuzz::same_value(got, w, s.nan_is_nan),
-                   "%.*s %s %zu x %zu: id %" PRId64 " (position %zu) value %zu is 0x%08x, want 0x%08x",
+        float v = 0.0f;
+        if (in_table) {
+          v = s.want[row * dim + j];
+          if (e.scale != 1.0f) v = multiply(v, e.scale);
+          if (with_positions) v = add(v, s.want[static_cast<std::size_t>(p) * dim + j]);
+        }
+        std::uint32_t got = 0;
+        std::memcpy(&got, out.data() + i * stride + j, sizeof(Out));
+        std::uint32_t w = out_bits(v, e.out);
+        if (copies_bits && in_table) {  // f16 -> f16, bf16 -> bf16, nothing applied: the stored bits
+          std::uint16_t h = 0;
+          std::memcpy(&h, s.stored.data() + row * s.stored_stride + 2 * j, 2);
+          w = h;
+        }
+        const bool any_nan = s.nan_is_nan || (in_table && (epilogue && e.out == out_kind::f32)) ||
+                             (in_table && with_positions && e.out == out_kind::f16) ||
+                             (s.nan_is_nan && e.out == out_kind::f16);
+        FUZZ_CHECK(same_out(got, w, e.out, any_nan),
+                   "%.*s %s %zu x %zu out %d stride %zu scale %a positions %d: id %" PRId64
+                   " (position %zu) value %zu is 0x%08x, want 0x%08x",
                    static_cast<int>(isa.size()), isa.data(), embtab::to_string(t.type()), rows, dim,
-                   static_cast<std::int64_t>(ids[i]), i, j, std::bit_cast<std::uint32_t>(got),
-                   std::bit_cast<std::uint32_t>(w));
+                   static_cast<int>(e.out), stride, static_cast<double>(e.scale), e.positions,
+                   static_cast<std::int64_t>(ids[i]), i, j, got, w);
       }
+      // The elements between rows (and after the last one) are never written.
+      if (i + 1 < n || stride > dim)
+        for (std::size_t j = dim; j < stride && i * stride + j < out.size(); ++j)
+          FUZZ_CHECK(buffer.unchanged(i * stride + j), "%.*s wrote element %zu of the gap after row %zu",
+                     static_cast<int>(isa.size()), isa.data(), j, i);
     }
   }
 }
@@ -280,10 +374,50 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (auto& id : ids)
         if (in.ConsumeBool()) id = pick_id(in, static_cast<std::size_t>(std::clamp<std::int64_t>(shard.vocab, 1, std::int64_t{1} << 40)));
     }
-    if (in.ConsumeBool())
-      check_call<std::int32_t>(*s, ids, out_size, offset, threads, pattern, hook, shard);
+    const bool wide_ids = !in.ConsumeBool();
+    // The epilogue, drawn last: an input that ends before it gets the plain fp32 lookup.
+    epilogue_draw e;
+    e.out = static_cast<out_kind>(in.ConsumeIntegralInRange<int>(0, 2));
+    if (in.ConsumeIntegralInRange<int>(0, 3) == 1 && dim > 0) {
+      e.stride = dim + in.ConsumeIntegralInRange<std::size_t>(0, 9);
+      if (in.ConsumeIntegralInRange<int>(0, 7) == 0) e.stride = in.ConsumeIntegralInRange<std::size_t>(1, dim);  // maybe < dim
+      const std::size_t lo = ids.empty() ? 0 : (ids.size() - 1) * e.stride + dim, hi = ids.size() * e.stride;
+      out_size = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<std::size_t>(0, hi + 2)
+                                                          : in.ConsumeIntegralInRange<std::size_t>(lo, std::max(lo, hi));
+    }
+    static constexpr float odd_scales[] = {0.0f, -1.0f, 45.25f, 0x1p-130f, 3e38f, INFINITY, NAN, -0.0f};
+    switch (in.ConsumeIntegralInRange<int>(0, 5)) {
+      case 1: e.scale = in.PickValueInArray(odd_scales); break;
+      case 2: e.scale = std::bit_cast<float>(in.ConsumeIntegral<std::uint32_t>()); break;
+      default: break;
+    }
+    if (rows > 0) {
+      e.positions = in.ConsumeIntegralInRange<int>(0, 2);
+      if (e.positions == 1) {
+        const auto r = static_cast<std::int64_t>(rows);
+        e.position_start = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegral<std::int64_t>()
+                                                                     : in.ConsumeIntegralInRange<std::int64_t>(0, r);
+      } else if (e.positions == 2) {
+        const bool wrong_length = in.ConsumeIntegralInRange<int>(0, 7) == 0;
+        e.position_ids.resize(wrong_length ? in.ConsumeIntegralInRange<std::size_t>(0, ids.size() + 1) : ids.size());
+        for (auto& p : e.position_ids) p = pick_id(in, rows);
+      }
+    }
+    e.streaming = in.ConsumeBool();
+    const auto go = [&](auto id_tag, auto out_tag) {
+      check_call<decltype(id_tag), decltype(out_tag)>(*s, ids, out_size, offset, threads, pattern, hook, shard, e);
+    };
+    const auto by_out = [&](auto id_tag) {
+      switch (e.out) {
+        case out_kind::f32: go(id_tag, float{}); break;
+        case out_kind::f16: go(id_tag, embtab::f16{}); break;
+        case out_kind::bf16: go(id_tag, embtab::bf16{}); break;
+      }
+    };
+    if (wide_ids)
+      by_out(std::int64_t{});
     else
-      check_call<std::int64_t>(*s, ids, out_size, offset, threads, pattern, hook, shard);
+      by_out(std::int32_t{});
   }
   embtab::set_isa(embtab::supported_isas().front());
   return 0;
