@@ -23,34 +23,8 @@ namespace {
 using embtab::dtype;
 using embtab::table;
 
-// fp32 -> binary16 by the definition: nearest even on the value (double arithmetic, exact
-// here), >= 65520 to inf, NaN to 0x7E00 with the sign.
-std::uint16_t ref_f16(float x) {
-  const std::uint32_t w = std::bit_cast<std::uint32_t>(x);
-  const std::uint16_t sign = (w >> 16) & 0x8000;
-  if (std::isnan(x)) return sign | 0x7E00;
-  const double a = std::fabs(static_cast<double>(x));
-  if (a >= 65520.0) return sign | 0x7C00;
-  if (a < std::ldexp(1.0, -14)) return sign | static_cast<std::uint16_t>(std::nearbyint(std::ldexp(a, 24)));
-  int e = 0;
-  const double m = std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
-  double q = std::nearbyint((m * 2 - 1) * 1024);
-  int ex = e - 1;
-  if (q == 1024) {
-    q = 0;
-    ++ex;
-  }
-  if (ex + 15 >= 31) return sign | 0x7C00;
-  return sign | static_cast<std::uint16_t>(((ex + 15) << 10) | static_cast<int>(q));
-}
-
-// fp32 -> bfloat16: nearest even on the top 16 bits, NaN to 0x7FC0.
-std::uint16_t ref_bf16(float x) {
-  if (std::isnan(x)) return 0x7FC0;
-  const std::uint32_t w = std::bit_cast<std::uint32_t>(x);
-  const std::uint32_t low = w & 0xFFFF, top = w >> 16;
-  return static_cast<std::uint16_t>(low > 0x8000 || (low == 0x8000 && (top & 1)) ? top + 1 : top);
-}
+std::uint16_t ref_f16(float x) { return embtab::ref::f32_to_f16(x); }
+std::uint16_t ref_bf16(float x) { return embtab::ref::f32_to_bf16(x); }
 
 // Out of line, so that no compiler turns `if (s != 1) v = v * s` into v * (s != 1 ? s : 1),
 // which quiets a signalling NaN that the plain path must return as stored (clang does).
