@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
+#include <atomic>
 #include <random>
+#include <thread>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -194,6 +197,17 @@ INSTANTIATE_TEST_SUITE_P(Registry, Outputs, ::testing::ValuesIn(all_params()), [
 // ---- Across threads: each thread's share starts at its own position. ----
 class OutputsThreaded : public embtab::test::isa_test<std::string> {};
 
+// A caller's pool of two threads that claim tasks from a shared counter.
+void two_threads(void*, std::size_t tasks, void (*task)(void*, std::size_t), void* context) {
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < tasks;) task(context, i);
+  };
+  std::thread helper(work);
+  work();
+  helper.join();
+}
+
 TEST_P(OutputsThreaded, ThreadSharesKeepTheirPositions) {
   const std::size_t dim = 1024, n = 300;
   const auto w = embtab::ref::random_weights(50, dim, 3);
@@ -209,10 +223,19 @@ TEST_P(OutputsThreaded, ThreadSharesKeepTheirPositions) {
     std::vector<embtab::f16> serial(n * dim), team(n * dim);
     o.threads = 1;
     ASSERT_TRUE(embtab::lookup(t, ids, serial, o).ok());
+    // Stretches on two threads of a caller's pool (every build has that), then on embtab's own
+    // pool where the build has one (EMBTAB_OPENMP=ON).
     o.threads = 2;
-    ASSERT_GT(embtab::lookup_threads(n, dim, o), 1);
+    ASSERT_GT(embtab::lookup_tasks(n, dim, o), 1u);
+    o.parallel = {.run = &two_threads, .context = nullptr};
     ASSERT_TRUE(embtab::lookup(t, ids, team, o).ok());
     ASSERT_EQ(std::memcmp(serial.data(), team.data(), n * dim * 2), 0);
+    o.parallel = {};
+    if (embtab::lookup_threads(n, dim, o) > 1) {
+      std::fill(team.begin(), team.end(), embtab::f16{0});
+      ASSERT_TRUE(embtab::lookup(t, ids, team, o).ok());
+      ASSERT_EQ(std::memcmp(serial.data(), team.data(), n * dim * 2), 0);
+    }
   }
 }
 
