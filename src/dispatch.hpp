@@ -39,12 +39,10 @@ struct epilogue {
   std::int64_t position_start = 0;         // otherwise position_start + i
   bool streaming = false;                  // non-temporal stores, sfence at the end
 
-  bool plain() const noexcept { return !scaled && positions == nullptr; }
-  std::size_t position(std::size_t i) const noexcept {
-    return static_cast<std::size_t>(position_ids != nullptr ? position_ids[i]
-                                                            : position_start + static_cast<std::int64_t>(i));
-  }
-  // The epilogue of the ids from `begin` on (a thread's share).
+  // (The kernels' questions about it, plain() and position(), are free functions with
+  // internal linkage in src/kernels/epilogue-inl.hpp: an inline member compiled into a per-ISA
+  // object could be picked by the linker for every caller.)
+  // The epilogue of the ids from `begin` on (a thread's share). Used by lookup.cpp only.
   epilogue from(std::size_t begin) const noexcept {
     epilogue e = *this;
     if (position_ids != nullptr)

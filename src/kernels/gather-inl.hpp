@@ -25,6 +25,7 @@
 
 #include "../dispatch.hpp"
 #include "../dtypes/codec.hpp"
+#include "epilogue-inl.hpp"
 #include "prefetch-inl.hpp"
 #include "range-inl.hpp"
 #include "store-inl.hpp"
@@ -257,7 +258,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
   Out* out = static_cast<Out*>(out_bytes);
   const std::size_t dim = t.dim;
   if constexpr (std::is_same_v<Out, float>) {
-    if (e.plain() && !e.streaming) {
+    if (plain(e) && !e.streaming) {
     // The plain path: decode straight into the fp32 output row.
     for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
       float* dst = out + i * out_stride;
@@ -274,7 +275,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
     }
   }
   if constexpr (same_bits<Type, Out>) {
-    if (e.plain()) {
+    if (plain(e)) {
       for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
         copy_bits_row<Arch>(row, 2 * dim, prefetch, out + i * out_stride, e.streaming);
       });
@@ -287,9 +288,9 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
   const std::size_t pos_ahead = pt != nullptr ? prefetch_distance(pt->row_bytes) : 0;
   for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
     row_prefetch position_prefetch(
-        pt != nullptr && i + pos_ahead < n ? pt->data + e.position(i + pos_ahead) * pt->stride : nullptr,
+        pt != nullptr && i + pos_ahead < n ? pt->data + position(e, i + pos_ahead) * pt->stride : nullptr,
         pt != nullptr ? pt->row_bytes : 0);
-    epilogue_row<Arch, Type>(row, dim, pt != nullptr ? e.position(i) : 0, prefetch,
+    epilogue_row<Arch, Type>(row, dim, pt != nullptr ? position(e, i) : 0, prefetch,
                              position_prefetch, out + i * out_stride, e);
   });
   // Non-temporal stores are weakly ordered: fence them before the caller (or the thread

@@ -12,6 +12,7 @@
 #include "../dispatch.hpp"
 #include "../dtypes/codecs.hpp"
 #include "../dtypes/convert.hpp"
+#include "epilogue-inl.hpp"
 #include "prefetch-inl.hpp"
 #include "range-inl.hpp"
 
@@ -34,24 +35,24 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     Out* dst = out + i * out_stride;
     if constexpr (std::is_same_v<Out, float>) {
-      if (e.plain()) {
+      if (plain(e)) {
         codec<Type>::decode(row, dim, dst);
         continue;
       }
     }
     if constexpr ((Type == dtype::f16 && std::is_same_v<Out, f16>) ||
                   (Type == dtype::bf16 && std::is_same_v<Out, bf16>)) {
-      if (e.plain()) {
+      if (plain(e)) {
         std::memcpy(dst, row, 2 * dim);
         continue;
       }
     }
-    const std::size_t position = e.positions != nullptr ? e.position(i) : 0;
+    const std::size_t position_row = e.positions != nullptr ? position(e, i) : 0;
     float values[chunk_values], pos[chunk_values];
     for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
       const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
       codec_range(Type, row, dim, begin, count, values);
-      if (e.positions != nullptr) e.position_range(*e.positions, position, begin, count, pos);
+      if (e.positions != nullptr) e.position_range(*e.positions, position_row, begin, count, pos);
       for (std::size_t k = 0; k < count; ++k) {
         float v = values[k];
         if (e.scaled) v = v * e.scale;
