@@ -35,6 +35,7 @@ struct epilogue {
   bool scaled = false;                     // scale != 1
   const table_view* positions = nullptr;   // null: no position rows
   range_fn position_range = nullptr;       // the active set's range decoder of their dtype
+  bool positions_f32 = false;              // fp32 position rows: read in place, not decoded
   const std::int64_t* position_ids = nullptr;  // position of out row i, when not null
   std::int64_t position_start = 0;         // otherwise position_start + i
   bool streaming = false;                  // non-temporal stores, sfence at the end

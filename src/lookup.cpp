@@ -194,6 +194,7 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
     position_view = {p->data(), p->row_stride(), p->dim(), p->row_bytes()};
     ep.positions = &position_view;
     ep.position_range = k.decode_range[static_cast<std::size_t>(p->type())];
+    ep.positions_f32 = p->type() == dtype::f32;
     ep.position_ids = options.position_ids.empty() ? nullptr : options.position_ids.data();
     ep.position_start = options.position_start;
   }

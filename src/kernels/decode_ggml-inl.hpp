@@ -106,10 +106,21 @@ struct q4_0_simd : ggml_block_base {
   }
 };
 
+// Eight fp32 products fl(x * float(u8 lane k)), k < 8, of the 8 bytes lo (bytes 0-3) and hi
+// (bytes 4-7), to out[0..8): one vector multiply instead of eight scalar ones.
+inline void scale8_u8(std::uint32_t lo, std::uint32_t hi, float x, float* out) noexcept {
+  const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(hi), static_cast<int>(lo))));
+  _mm256_storeu_ps(out, _mm256_mul_ps(v, _mm256_set1_ps(x)));
+}
+
 // q4_k: 144 bytes per 256 values: fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins
 // (8 sub-blocks of 32), 128 bytes of nibbles: byte l of chunk c (32 bytes) holds value
 // 64c + l (low nibble, sub-block 2c) and 64c + 32 + l (high nibble, sub-block 2c + 1).
 // value = fl(fl(d * sc) * q) - fl(dmin * m), each step rounded as ggml does (no fma).
+// The 12 scale bytes as words w0, w1, w2: sub-block j < 4 has sc = byte j of w0 & 63 and
+// m = byte j of w1 & 63; j >= 4 takes the low (sc) or high (m) nibble of byte j - 4 of w2,
+// with bits 6-7 of byte j - 4 of w0 (sc) or w1 (m) on top. Unpacked for all 8 sub-blocks at
+// once, a byte per lane.
 template <class V>
 struct q4_k_simd : ggml_block_base {
   using ggml_block_base::ggml_block_base;
@@ -117,19 +128,20 @@ struct q4_k_simd : ggml_block_base {
   void block(std::size_t b, float* dst) const noexcept {
     const std::byte* p = row + 144 * b;
     const float d = ggml_half(p), dmin = ggml_half(p + 2);
-    std::uint8_t s[12];
-    std::memcpy(s, p + 4, 12);
+    std::uint32_t w[3];
+    std::memcpy(w, p + 4, 12);
+    alignas(32) float ds[8], ms[8];
+    scale8_u8(w[0] & 0x3F3F3F3Fu, (w[2] & 0x0F0F0F0Fu) | ((w[0] >> 2) & 0x30303030u), d, ds);
+    scale8_u8(w[1] & 0x3F3F3F3Fu, ((w[2] >> 4) & 0x0F0F0F0Fu) | ((w[1] >> 2) & 0x30303030u), dmin, ms);
     const __m128i nibble = _mm_set1_epi8(0x0F);
-    for (int j = 0; j < 8; ++j) {  // sub-block j: chunk j / 2, low (even j) or high nibbles
-      const int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-      const int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-      const float ds = d * static_cast<float>(sc), ms = dmin * static_cast<float>(m);
-      const std::byte* q = p + 16 + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
-      const __m128i a = _mm_and_si128(_mm_srli_epi16(load16(q), shift), nibble);
-      const __m128i c = _mm_and_si128(_mm_srli_epi16(load16(q + 16), shift), nibble);
-      V::u8_mul_sub(dst + 32 * j, a, ds, ms);
-      V::u8_mul_sub(dst + 32 * j + 16, c, ds, ms);
+    for (int c = 0; c < 4; ++c) {  // chunk c: sub-blocks 2c (low nibbles) and 2c + 1 (high)
+      const std::byte* q = p + 16 + 32 * c;
+      const __m128i a = load16(q), e = load16(q + 16);
+      float* out = dst + 64 * c;
+      V::u8_mul_sub(out, _mm_and_si128(a, nibble), ds[2 * c], ms[2 * c]);
+      V::u8_mul_sub(out + 16, _mm_and_si128(e, nibble), ds[2 * c], ms[2 * c]);
+      V::u8_mul_sub(out + 32, _mm_and_si128(_mm_srli_epi16(a, 4), nibble), ds[2 * c + 1], ms[2 * c + 1]);
+      V::u8_mul_sub(out + 48, _mm_and_si128(_mm_srli_epi16(e, 4), nibble), ds[2 * c + 1], ms[2 * c + 1]);
     }
   }
 };
@@ -145,8 +157,12 @@ struct q6_k_simd : ggml_block_base {
   void block(std::size_t b, float* dst) const noexcept {
     const std::byte* p = row + 210 * b;
     const float d = ggml_half(p + 208);
-    std::int8_t sc[16];
-    std::memcpy(sc, p + 192, 16);
+    // The 16 sub-block scales fl(d * sc), two vector multiplies.
+    alignas(32) float ds[16];
+    const __m128i sc = load16(p + 192);
+    const __m256 vd = _mm256_set1_ps(d);
+    _mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), vd));
+    _mm256_storeu_ps(ds + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), vd));
     const __m128i low4 = _mm_set1_epi8(0x0F), two = _mm_set1_epi8(0x03);
     for (int h = 0; h < 2; ++h) {
       const std::byte* ql = p + 64 * h;
@@ -162,7 +178,7 @@ struct q6_k_simd : ggml_block_base {
             _mm_or_si128(_mm_and_si128(_mm_srli_epi16(c, 4), low4),
                          _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 6), two), 4))};
         for (int k = 0; k < 4; ++k)
-          V::u8(dst + 128 * h + 32 * k + 16 * g, q[k], 32.0f, d * static_cast<float>(sc[8 * h + g + 2 * k]));
+          V::u8(dst + 128 * h + 32 * k + 16 * g, q[k], 32.0f, ds[8 * h + g + 2 * k]);
       }
     }
   }

@@ -145,9 +145,11 @@ struct buffer_source {
 // alike, so every lane and every path rounds the same way. The steps are chosen at compile
 // time: a runtime `if (scaled) v = v * scale` may be if-converted to v * (scaled ? scale : 1)
 // (clang does), which would quiet signalling NaNs that a streamed plain row must keep.
-template <class Arch, bool Scaled, bool Positions, class Out, class Src>
+// pos: the position values, read like a decoder (load(j), at(j) for j in the chunk): an fp32
+// position row in place, or a chunk decoded to a buffer (buffer_source).
+template <class Arch, bool Scaled, bool Positions, class Out, class Src, class Pos>
 inline void finish_chunk_as(const Src& src, std::size_t begin, std::size_t count, float s,
-                            const float* pos, Out* sink) noexcept {
+                            const Pos& pos, Out* sink) noexcept {
   using batch = xsimd::batch<float, Arch>;
   constexpr std::size_t w = batch::size;
   const batch scale(s);
@@ -155,35 +157,33 @@ inline void finish_chunk_as(const Src& src, std::size_t begin, std::size_t count
   for (; k + w <= count; k += w) {
     batch v = src.load(begin + k);
     if constexpr (Scaled) v = v * scale;
-    if constexpr (Positions) v = v + batch::load_unaligned(pos + k);
+    if constexpr (Positions) v = v + pos.load(begin + k);
     out_store<Arch, Out>::store(v, sink + k);
   }
   for (; k < count; ++k) {
     float v = src.at(begin + k);
     if constexpr (Scaled) v = v * s;
-    if constexpr (Positions) v = v + pos[k];
+    if constexpr (Positions) v = v + pos.at(begin + k);
     store_one(v, sink + k);
   }
 }
 
-template <class Arch, class Out, class Src>
+struct no_positions {};
+
+template <class Arch, class Out, class Src, class Pos>
 inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, const epilogue& e,
-                         const float* pos, Out* sink) noexcept {
-  if (e.scaled) {
-    if (pos != nullptr)
-      finish_chunk_as<Arch, true, true>(src, begin, count, e.scale, pos, sink);
-    else
-      finish_chunk_as<Arch, true, false>(src, begin, count, e.scale, pos, sink);
-  } else if (pos != nullptr) {
-    finish_chunk_as<Arch, false, true>(src, begin, count, e.scale, pos, sink);
-  } else {
-    finish_chunk_as<Arch, false, false>(src, begin, count, e.scale, pos, sink);
-  }
+                         const Pos& pos, Out* sink) noexcept {
+  constexpr bool positions = !std::is_same_v<Pos, no_positions>;
+  if (e.scaled)
+    finish_chunk_as<Arch, true, positions>(src, begin, count, e.scale, pos, sink);
+  else
+    finish_chunk_as<Arch, false, positions>(src, begin, count, e.scale, pos, sink);
 }
 
-// One row through the epilogue, a chunk at a time: the position chunk decoded by its table's
-// range_fn, the row's chunk straight from a SIMD decoder (or decoded to a buffer first for
-// block decoders and codecs), stored to dst, or staged and streamed.
+// One row through the epilogue, a chunk at a time: the row's chunk straight from a SIMD
+// decoder (or decoded to a buffer first for block decoders and codecs), plus the position
+// row's chunk (read in place when it is fp32, else decoded by its table's range_fn), stored
+// to dst, or staged and streamed.
 template <class Arch, dtype Type, class Out>
 inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t position,
                          row_prefetch& prefetch, row_prefetch& position_prefetch, Out* dst,
@@ -191,6 +191,8 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
   using dec = decoder<Arch, Type>;
   alignas(64) float pos[chunk_values];
   alignas(64) Out staged[chunk_values];
+  const std::byte* position_row =
+      e.positions != nullptr ? e.positions->data + position * e.positions->stride : nullptr;
   const auto chunks = [&](const auto& chunk) {
     for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
       const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
@@ -198,9 +200,15 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
         prefetch.step();
         position_prefetch.step();
       }
-      if (e.positions != nullptr) e.position_range(*e.positions, position, begin, count, pos);
       Out* sink = e.streaming ? staged : dst + begin;
-      chunk(begin, count, e.positions != nullptr ? pos : nullptr, sink);
+      if (e.positions == nullptr) {
+        chunk(begin, count, no_positions{}, sink);
+      } else if (e.positions_f32) {
+        chunk(begin, count, decoder<Arch, dtype::f32>(position_row, dim), sink);
+      } else {
+        e.position_range(*e.positions, position, begin, count, pos);
+        chunk(begin, count, buffer_source<Arch>{pos, begin}, sink);
+      }
       if (e.streaming) stream_copy<Arch>(dst + begin, staged, count * sizeof(Out));
     }
     prefetch.finish();
@@ -208,13 +216,13 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
   };
   if constexpr (simd_decoder<dec>) {
     visit<dec>(row, dim, [&](const auto& d) {
-      chunks([&](std::size_t begin, std::size_t count, const float* p, Out* sink) {
+      chunks([&](std::size_t begin, std::size_t count, const auto& p, Out* sink) {
         finish_chunk<Arch>(d, begin, count, e, p, sink);
       });
     });
   } else {
     alignas(64) float values[chunk_values];
-    chunks([&](std::size_t begin, std::size_t count, const float* p, Out* sink) {
+    chunks([&](std::size_t begin, std::size_t count, const auto& p, Out* sink) {
       row_range<Arch, Type>(row, dim, begin, count, values);
       finish_chunk<Arch>(buffer_source<Arch>{values, begin}, begin, count, e, p, sink);
     });

@@ -41,7 +41,10 @@ class row_prefetch {
   }
 
  private:
-  void fetch() const noexcept { __builtin_prefetch(reinterpret_cast<const void*>(line_), 0, 3); }
+  // Into L2 (prefetcht1), not L1: an L1 has far fewer miss buffers than its L2, so L1
+  // prefetches cap the lines in flight. Measured on Zen 4 (AVX-512, 1 thread, cold ids,
+  // V = 32000): f32 D = 4096 N = 32 went from 1590 to 870 ns/token, q8_0 from 730 to 370.
+  void fetch() const noexcept { __builtin_prefetch(reinterpret_cast<const void*>(line_), 0, 2); }
 
   std::uintptr_t line_ = 0, end_ = 0;
 };
