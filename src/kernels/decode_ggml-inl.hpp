@@ -53,6 +53,18 @@ struct vec16_avx2 {
     _mm256_storeu_ps(dst, _mm256_sub_ps(_mm256_mul_ps(vds, lo_u8(q)), vms));
     _mm256_storeu_ps(dst + 8, _mm256_sub_ps(_mm256_mul_ps(vds, hi_u8(q)), vms));
   }
+  // nibbles: codes 0-15, each value ds * code - ms (as u8_mul_sub) or (code - offset) * d
+  // (as u8), by the map's kind.
+  struct mul_sub {
+    float ds, ms;
+  };
+  struct offset_mul {
+    float offset, d;
+  };
+  static mul_sub mul_sub_map(float ds, float ms) noexcept { return {ds, ms}; }
+  static offset_mul offset_mul_map(float offset, float d) noexcept { return {offset, d}; }
+  static void nibbles(float* dst, __m128i q, const mul_sub& m) noexcept { u8_mul_sub(dst, q, m.ds, m.ms); }
+  static void nibbles(float* dst, __m128i q, const offset_mul& m) noexcept { u8(dst, q, m.offset, m.d); }
 };
 
 #if defined(__AVX512F__)
@@ -66,6 +78,22 @@ struct vec16_avx512 {
   }
   static void u8_mul_sub(float* dst, __m128i q, float ds, float ms) noexcept {
     _mm512_storeu_ps(dst, _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds), all_u8(q)), _mm512_set1_ps(ms)));
+  }
+  // nibbles: codes 0-15, each value ds * code - ms or (code - offset) * d, looked up in the 16
+  // values of that expression for codes 0-15 (computed by the same operations, so the same
+  // bits) with one permute per 16 values instead of a convert and two arithmetic operations.
+  struct nibble_map {
+    __m512 values;
+  };
+  static __m512 codes() noexcept { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+  static nibble_map mul_sub_map(float ds, float ms) noexcept {
+    return {_mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(ds), codes()), _mm512_set1_ps(ms))};
+  }
+  static nibble_map offset_mul_map(float offset, float d) noexcept {
+    return {_mm512_mul_ps(_mm512_sub_ps(codes(), _mm512_set1_ps(offset)), _mm512_set1_ps(d))};
+  }
+  static void nibbles(float* dst, __m128i q, const nibble_map& m) noexcept {
+    _mm512_storeu_ps(dst, _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(q), m.values));
   }
 };
 #endif
@@ -101,8 +129,9 @@ struct q4_0_simd : ggml_block_base {
     const std::byte* p = row + 18 * b;
     const float d = ggml_half(p);
     const __m128i q = load16(p + 2), nibble = _mm_set1_epi8(0x0F);
-    V::u8(dst, _mm_and_si128(q, nibble), 8.0f, d);
-    V::u8(dst + 16, _mm_and_si128(_mm_srli_epi16(q, 4), nibble), 8.0f, d);
+    const auto map = V::offset_mul_map(8.0f, d);
+    V::nibbles(dst, _mm_and_si128(q, nibble), map);
+    V::nibbles(dst + 16, _mm_and_si128(_mm_srli_epi16(q, 4), nibble), map);
   }
 };
 
@@ -138,10 +167,12 @@ struct q4_k_simd : ggml_block_base {
       const std::byte* q = p + 16 + 32 * c;
       const __m128i a = load16(q), e = load16(q + 16);
       float* out = dst + 64 * c;
-      V::u8_mul_sub(out, _mm_and_si128(a, nibble), ds[2 * c], ms[2 * c]);
-      V::u8_mul_sub(out + 16, _mm_and_si128(e, nibble), ds[2 * c], ms[2 * c]);
-      V::u8_mul_sub(out + 32, _mm_and_si128(_mm_srli_epi16(a, 4), nibble), ds[2 * c + 1], ms[2 * c + 1]);
-      V::u8_mul_sub(out + 48, _mm_and_si128(_mm_srli_epi16(e, 4), nibble), ds[2 * c + 1], ms[2 * c + 1]);
+      const auto low = V::mul_sub_map(ds[2 * c], ms[2 * c]);
+      const auto high = V::mul_sub_map(ds[2 * c + 1], ms[2 * c + 1]);
+      V::nibbles(out, _mm_and_si128(a, nibble), low);
+      V::nibbles(out + 16, _mm_and_si128(e, nibble), low);
+      V::nibbles(out + 32, _mm_and_si128(_mm_srli_epi16(a, 4), nibble), high);
+      V::nibbles(out + 48, _mm_and_si128(_mm_srli_epi16(e, 4), nibble), high);
     }
   }
 };
@@ -163,22 +194,25 @@ struct q6_k_simd : ggml_block_base {
     const __m256 vd = _mm256_set1_ps(d);
     _mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), vd));
     _mm256_storeu_ps(ds + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), vd));
-    const __m128i low4 = _mm_set1_epi8(0x0F), two = _mm_set1_epi8(0x03);
+    // The codes of a half, 32 bytes at a time (AVX2 integer ops on both paths), minus 32 as
+    // int8 (exact: the codes are 0-63), then V::i8 per 16 values: fl(fl(d * sc) * (q - 32)).
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03), off = _mm256_set1_epi8(32);
+    const auto load32 = [](const std::byte* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
+    const auto high2 = [&](__m256i hb, int shift) {  // bits shift, shift + 1 of each byte, moved to bits 4-5
+      return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, shift), two), 4);
+    };
     for (int h = 0; h < 2; ++h) {
-      const std::byte* ql = p + 64 * h;
-      const std::byte* qh = p + 128 + 32 * h;
-      for (int g = 0; g < 2; ++g) {  // l in [16g, 16g + 16): one scale per 16 values
-        const __m128i a = load16(ql + 16 * g), c = load16(ql + 32 + 16 * g), hb = load16(qh + 16 * g);
-        const __m128i q[4] = {
-            _mm_or_si128(_mm_and_si128(a, low4), _mm_slli_epi16(_mm_and_si128(hb, two), 4)),
-            _mm_or_si128(_mm_and_si128(c, low4),
-                         _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 2), two), 4)),
-            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(a, 4), low4),
-                         _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 4), two), 4)),
-            _mm_or_si128(_mm_and_si128(_mm_srli_epi16(c, 4), low4),
-                         _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hb, 6), two), 4))};
-        for (int k = 0; k < 4; ++k)
-          V::u8(dst + 128 * h + 32 * k + 16 * g, q[k], 32.0f, ds[8 * h + g + 2 * k]);
+      const __m256i a = load32(p + 64 * h), c = load32(p + 64 * h + 32), hb = load32(p + 128 + 32 * h);
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(a, low4), high2(hb, 0)),
+          _mm256_or_si256(_mm256_and_si256(c, low4), high2(hb, 2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low4), high2(hb, 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(c, 4), low4), high2(hb, 6))};
+      for (int k = 0; k < 4; ++k) {  // values 128h + 32k + l: scale 8h + 2k (l < 16), 8h + 2k + 1
+        const __m256i v = _mm256_sub_epi8(q[k], off);
+        float* out = dst + 128 * h + 32 * k;
+        V::i8(out, _mm256_castsi256_si128(v), ds[8 * h + 2 * k]);
+        V::i8(out + 16, _mm256_extracti128_si256(v, 1), ds[8 * h + 2 * k + 1]);
       }
     }
   }
