@@ -24,6 +24,7 @@
 #include "ggml_reference.hpp"
 #include "isa_param.hpp"
 #include "reference.hpp"
+#include "refusal.hpp"
 
 #ifndef EMBTAB_FIXTURE_DIR
 #error "EMBTAB_FIXTURE_DIR must name the tests/fixtures folder"
@@ -64,14 +65,7 @@ dtype dtype_of(const gr::fixture& fx) {
   return *type;
 }
 
-std::string refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using embtab::test::refusal;
 
 // Every row in reverse, then a few again (duplicates), looked up from t; want is rows x dim
 // fp32 bits. Checks int64 and int32 ids and 1 and 2 threads.

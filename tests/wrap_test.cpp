@@ -15,20 +15,14 @@
 #include "embtab/embtab.hpp"
 #include "quant_fixtures.hpp"
 #include "reference.hpp"
+#include "refusal.hpp"
 
 namespace {
 
 using embtab::dtype;
 using embtab::table;
 
-std::string refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using embtab::test::refusal;
 
 std::vector<float> lookup_all(const table& t) {
   std::vector<std::int64_t> ids(t.rows());
