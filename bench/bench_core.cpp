@@ -334,8 +334,8 @@ double now_ns(clock_kind clock) noexcept {
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
-                                        int reps) {
+std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
+                                                  double rep_seconds, int reps) {
   const std::size_t k = ops.size();
   std::vector<std::size_t> calls(k, 1);
   for (std::size_t i = 0; i < k; ++i) {
@@ -354,12 +354,15 @@ std::vector<double> measure_interleaved(std::span<const timed_op> ops, double re
       for (std::size_t c = 0; c < calls[i]; ++c) ops[i].run();
       ns[i].push_back((now_ns(clock) - t0) / static_cast<double>(calls[i]));
     }
-  std::vector<double> median(k);
-  for (std::size_t i = 0; i < k; ++i) {
-    auto& v = ns[i];
-    std::sort(v.begin(), v.end());
-    median[i] = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  }
+  std::vector<call_stats> stats(k);
+  for (std::size_t i = 0; i < k; ++i) stats[i] = summarize(std::move(ns[i]));
+  return stats;
+}
+
+std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
+                                        int reps) {
+  std::vector<double> median;
+  for (const call_stats& s : measure_interleaved_stats(ops, rep_seconds, reps)) median.push_back(s.median);
   return median;
 }
 

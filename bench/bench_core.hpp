@@ -160,17 +160,21 @@ struct timed_op {
   int threads = 1;
 };
 
-// Median ns per call of each op, timed round-robin (rep r runs every op once), so a ratio of
-// two ops is taken under the same machine conditions. Each op is called once to warm up and
-// once to calibrate, then `reps` times in batches of about rep_seconds (at least one call).
-std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
-                                        int reps);
-
-// Wall-clock ns per call, one sample per call: the median, the 90th percentile and the worst.
+// ns per call: the median, the 90th percentile and the worst.
 struct call_stats {
   double median = 0, p90 = 0, max = 0;
 };
 call_stats summarize(std::vector<double> ns);
+
+// ns per call of each op, timed round-robin (rep r runs every op once), so a ratio of two ops
+// is taken under the same machine conditions. Each op is called once to warm up and once to
+// calibrate, then `reps` times in batches of about rep_seconds (at least one call); the
+// statistics are over the batches' means (over single calls for ops slower than rep_seconds).
+std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
+                                                  double rep_seconds, int reps);
+// The medians of measure_interleaved_stats.
+std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
+                                        int reps);
 
 // Per-call wall times of each op, round-robin (round r calls every op once, in turn) for at
 // least min_rounds rounds and until `seconds` have passed or max_rounds were run. Each op is

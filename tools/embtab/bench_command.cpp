@@ -155,9 +155,9 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
     timed.push_back(type);
   }
 
-  const auto ns = eb::measure_interleaved(ops, e.rep_seconds, e.reps);
+  const auto stats = eb::measure_interleaved_stats(ops, e.rep_seconds, e.reps);
   const auto per_token = [&](double call_ns) { return call_ns / static_cast<double>(g.n); };
-  const double ideal = per_token(ns[0]);
+  const double ideal = per_token(stats[0].median);
   for (std::size_t i = 0; i < timed.size(); ++i) {
     const auto& t = eb::cached_table(g.rows, g.dim, timed[i]);
     bench_row row;
@@ -167,7 +167,9 @@ bool run_group(const group& g, const effort& e, bench_report& report) {
     row.dtype = embtab::info(timed[i]).name;
     row.threads = g.threads;
     row.mode = eb::to_string(g.mode);
-    row.ns_per_token = per_token(ns[i + 1]);
+    row.ns_per_token = per_token(stats[i + 1].median);
+    row.p90_ns_per_token = per_token(stats[i + 1].p90);
+    row.max_ns_per_token = per_token(stats[i + 1].max);
     row.gbps = static_cast<double>(eb::bytes_per_token(t)) / row.ns_per_token;
     row.ideal_ns_per_token = ideal;
     row.ideal_gbps = static_cast<double>(2 * g.dim * sizeof(float)) / ideal;

@@ -31,11 +31,12 @@ std::string onehot_cell(const bench_row& r) {
 
 std::vector<std::vector<std::string>> cells(const bench_report& r) {
   std::vector<std::vector<std::string>> t;
-  t.push_back({"shape", "N", "ids", "dtype", "threads", "ns/token", "GB/s", "ideal ns/token",
-               "of ideal", "speedup over one-hot"});
+  t.push_back({"shape", "N", "ids", "dtype", "threads", "ns/token", "p90", "max", "GB/s",
+               "ideal ns/token", "of ideal", "speedup over one-hot"});
   for (const auto& row : r.rows)
     t.push_back({shape(row), std::to_string(row.n), row.mode, row.dtype,
-                 std::to_string(row.threads), fmt("%.1f", row.ns_per_token), fmt("%.1f", row.gbps),
+                 std::to_string(row.threads), fmt("%.1f", row.ns_per_token),
+                 fmt("%.1f", row.p90_ns_per_token), fmt("%.1f", row.max_ns_per_token), fmt("%.1f", row.gbps),
                  fmt("%.1f", row.ideal_ns_per_token), fmt("%.3f", row.of_ideal), onehot_cell(row)});
   return t;
 }
@@ -132,7 +133,8 @@ std::string format_markdown(const bench_report& r) {
     }
   }
   o << "\nns/token: median time per looked-up id (1-thread rows: the thread's CPU time, which"
-       " leaves out time the VM gives to other work; threaded rows: real time). GB/s: bytes moved "
+       " leaves out time the VM gives to other work; threaded rows: real time); p90 and max: the"
+       " 90th percentile and the worst of the same timed batches. GB/s: bytes moved "
        "per second, the stored"
        " row read plus the fp32 row written. ideal: one memcpy per fp32 row of the same shape,"
        " threads and ids mode (the machine's limit for an fp32 table; narrower dtypes read less"
@@ -163,6 +165,8 @@ std::string format_json(const bench_report& r) {
       << ", \"n\": " << x.n << ", \"dtype\": " << json_string(x.dtype)
       << ", \"threads\": " << x.threads << ", \"ids\": " << json_string(x.mode)
       << ", \"ns_per_token\": " << fmt("%.2f", x.ns_per_token)
+      << ", \"p90_ns_per_token\": " << fmt("%.2f", x.p90_ns_per_token)
+      << ", \"max_ns_per_token\": " << fmt("%.2f", x.max_ns_per_token)
       << ", \"gbps\": " << fmt("%.3f", x.gbps)
       << ", \"ideal_ns_per_token\": " << fmt("%.2f", x.ideal_ns_per_token)
       << ", \"ideal_gbps\": " << fmt("%.3f", x.ideal_gbps)

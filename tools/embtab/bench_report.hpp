@@ -16,6 +16,7 @@ struct bench_row {
   int threads = 1;
   std::string mode;               // "cold" or "hot"
   double ns_per_token = 0;        // median, real time
+  double p90_ns_per_token = 0, max_ns_per_token = 0;  // 90th percentile and worst, same samples
   double gbps = 0;                // (stored row + fp32 output) bytes per ns
   double ideal_ns_per_token = 0;  // fp32 memcpy per row, same shape, threads and mode
   double ideal_gbps = 0;
