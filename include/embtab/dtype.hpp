@@ -11,6 +11,8 @@
 #include <span>
 #include <string_view>
 
+#include "embtab/export.h"
+
 namespace embtab {
 
 // How a table stores its rows. Lookups produce fp32, f16 or bf16 (the output types below). Values are stable (they are what
@@ -64,26 +66,26 @@ struct dtype_info {
 };
 
 // The registry entry of `type`; {"unknown", 0, 0, 0} for a value that is not registered.
-const dtype_info& info(dtype type) noexcept;
+EMBTAB_API const dtype_info& info(dtype type) noexcept;
 
 // Every registered dtype, in enum order.
-std::span<const dtype> all_dtypes() noexcept;
+EMBTAB_API std::span<const dtype> all_dtypes() noexcept;
 
 // The dtype whose info().name is exactly `name` (case-sensitive); std::nullopt otherwise.
-std::optional<dtype> dtype_from_name(std::string_view name) noexcept;
+EMBTAB_API std::optional<dtype> dtype_from_name(std::string_view name) noexcept;
 
 // Bytes of one stored row of `dim` values: dim / block_values * block_bytes + row_meta_bytes.
 // Throws std::invalid_argument (naming the values) when `type` is not registered, when dim is
 // not a multiple of block_values, or when the size overflows size_t. Does not check dim > 0.
-std::size_t row_bytes(dtype type, std::size_t dim);
+EMBTAB_API std::size_t row_bytes(dtype type, std::size_t dim);
 
 // True when table::from_f32 (and torch::random_normal) can make tables of `type`, i.e. its
 // codec has an encoder: f32, f16, bf16, int8_rowwise, q8_0, q4_0. False for q4_k and q6_k
 // (their tables come from a model file's blocks: table::from_blocks or table::wrap) and for
 // a value that is not registered.
-bool has_f32_encoder(dtype type) noexcept;
+EMBTAB_API bool has_f32_encoder(dtype type) noexcept;
 
 // info(type).name as a NUL-terminated string: "f32", ..., "unknown".
-const char* to_string(dtype type) noexcept;
+EMBTAB_API const char* to_string(dtype type) noexcept;
 
 }  // namespace embtab

@@ -4,6 +4,8 @@
 #include <span>
 #include <string_view>
 
+#include "embtab/export.h"
+
 namespace embtab {
 
 // The kernel set in use: exactly one of "avx512bw", "avx2", "sse2", "scalar".
@@ -15,15 +17,15 @@ namespace embtab {
 // The environment variable EMBTAB_ISA=avx512bw|avx2|sse2|scalar, read at that first choice,
 // selects a lower path; a value the CPU cannot run, or an unknown one, is ignored with one
 // warning line on stderr.
-std::string_view active_isa() noexcept;
+EMBTAB_API std::string_view active_isa() noexcept;
 
 // The paths this CPU can run, best first; always ends with "scalar".
-std::span<const std::string_view> supported_isas() noexcept;
+EMBTAB_API std::span<const std::string_view> supported_isas() noexcept;
 
 // Switches every later lookup of the process to `isa` (one of supported_isas()); returns
 // false and changes nothing if the name is unknown or the CPU cannot run it. Meant for tests
 // and benchmarks that compare paths in one process; lookups already running finish on the
 // path they started with.
-bool set_isa(std::string_view isa) noexcept;
+EMBTAB_API bool set_isa(std::string_view isa) noexcept;
 
 }  // namespace embtab

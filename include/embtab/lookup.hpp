@@ -6,6 +6,7 @@
 #include <span>
 
 #include "embtab/dtype.hpp"
+#include "embtab/export.h"
 #include "embtab/status.hpp"
 #include "embtab/table.hpp"
 
@@ -107,17 +108,17 @@ struct lookup_options {
 // never waits for a thread that has not started a stretch: a helper that wakes late finds
 // nothing left. Without threads (fork's child, threads that could not be started) the caller
 // does every stretch itself.
-[[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
-[[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
-[[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<f16> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int32_t> ids, std::span<f16> out,
                             const lookup_options& options = {}) noexcept;
-[[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<f16> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int64_t> ids, std::span<f16> out,
                             const lookup_options& options = {}) noexcept;
-[[nodiscard]] status lookup(const table& t, std::span<const std::int32_t> ids, std::span<bf16> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int32_t> ids, std::span<bf16> out,
                             const lookup_options& options = {}) noexcept;
-[[nodiscard]] status lookup(const table& t, std::span<const std::int64_t> ids, std::span<bf16> out,
+[[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int64_t> ids, std::span<bf16> out,
                             const lookup_options& options = {}) noexcept;
 
 // The number of threads lookup() runs a call of n ids of a dim-value table on with these
@@ -126,13 +127,13 @@ struct lookup_options {
 // the first call), at most n, and at least 128 KiB of output each. 1 in a build without
 // OpenMP (EMBTAB_OPENMP=OFF: embtab has no threads of its own, only options.parallel). The
 // benchmarks call it to give their baselines the same team. Does not allocate.
-int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
+EMBTAB_API int lookup_threads(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
 
 // The number of stretches a split call is cut into: 1 (serial: below 256 KiB of output, or
 // options.threads == 1), else about 64 KiB of output each, ceil(n / max(1, 16384 / dim)) (more
 // rows per stretch past 2^20 stretches). With options.parallel.run set, a call with more than
 // one task hands exactly this many tasks to it. Does not allocate.
-std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
+EMBTAB_API std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& options = {}) noexcept;
 
 // Output bytes (ids.size() * stride * element size) from which every lookup streams its
 // output (see lookup_options::streaming_stores). Default: the last-level cache size this CPU
@@ -140,7 +141,7 @@ std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& o
 // cannot stay cached for its reader anyway, so skipping the read-for-ownership saves a third
 // of the memory traffic. set_streaming_min_bytes changes it for the process (SIZE_MAX: only
 // when asked); meant for benchmarks and tests.
-std::size_t streaming_min_bytes() noexcept;
-void set_streaming_min_bytes(std::size_t bytes) noexcept;
+EMBTAB_API std::size_t streaming_min_bytes() noexcept;
+EMBTAB_API void set_streaming_min_bytes(std::size_t bytes) noexcept;
 
 }  // namespace embtab

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "embtab/dtype.hpp"
+#include "embtab/export.h"
 #include "embtab/table.hpp"
 
 namespace embtab {
@@ -41,7 +42,7 @@ struct tensor_info {
 // What open() and load() throw for a file embtab cannot use. what() is one line:
 // "<path>: <tensor>: <what is wrong, with the numbers>" (the tensor part only when one is
 // concerned), e.g. "m.gguf: tensor 'tok': data [1024, 5120) ends past the end of the file (4096 bytes)".
-class file_error : public std::runtime_error {
+class EMBTAB_API file_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -53,7 +54,7 @@ struct model_file_access;
 // A memory-mapped model file and the tensors in it. Movable, not copyable; tables loaded from
 // it stay valid after it is destroyed (they share the mapping). Any number of threads may use
 // a model_file and its tables at once (everything is read-only after open()).
-class model_file {
+class EMBTAB_API model_file {
  public:
   // GGUF (v2, v3; little-endian) or safetensors, told apart by content, not by extension.
   // Memory-maps the file read-only and parses its header; does not read the tensor data.

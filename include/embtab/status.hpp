@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "embtab/export.h"
+
 namespace embtab {
 
 // Why a call failed. Stable values: new codes are only ever appended.
@@ -21,7 +23,7 @@ enum class errc : int {
 
 // The outcome of a lookup. Holds only numbers: building it never allocates, so the
 // noexcept hot path can return it; message() formats text on demand.
-class status {
+class EMBTAB_API status {
  public:
   constexpr status() noexcept = default;
 
@@ -101,6 +103,6 @@ class status {
 };
 
 // The name of an errc, e.g. "id_out_of_range".
-const char* to_string(errc code) noexcept;
+EMBTAB_API const char* to_string(errc code) noexcept;
 
 }  // namespace embtab

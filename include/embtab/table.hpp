@@ -7,6 +7,7 @@
 #include <span>
 
 #include "embtab/dtype.hpp"
+#include "embtab/export.h"
 
 namespace embtab {
 
@@ -34,7 +35,7 @@ namespace embtab {
 // A table is immutable after construction, so any number of threads may look up from it at
 // once. It is movable, not copyable (copy() makes an owning copy); a moved-from table has
 // rows() == 0. The memory is reference-counted: a view keeps its `owner` alive.
-class table {
+class EMBTAB_API table {
  public:
   table() noexcept = default;
   table(table&&) noexcept;
@@ -174,6 +175,6 @@ struct quantization_report {
 // Compares every value of t, as lookup returns it, with weights (t.rows() x t.dim() fp32,
 // row-major). Throws std::invalid_argument if weights.size() != rows * dim. Exact for f32
 // tables (all zeros). Non-finite weights are compared as they are (inf - inf gives NaN).
-quantization_report measure_quantization(const table& t, std::span<const float> weights);
+EMBTAB_API quantization_report measure_quantization(const table& t, std::span<const float> weights);
 
 }  // namespace embtab

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "embtab/dtype.hpp"
+#include "embtab/export.h"
 #include "embtab/table.hpp"
 
 namespace embtab::torch {
@@ -19,14 +20,14 @@ namespace embtab::torch {
 // 1.13's CPU result on x86-64 with AVX2 (what AVX-512 machines run too), for every shape and
 // seed; only the low 32 bits of seed matter, as for torch.manual_seed. Throws what
 // table::from_f32 throws, and std::bad_alloc for a shape whose fp32 weights cannot be held.
-table random_normal(std::size_t rows, std::size_t dim, std::uint64_t seed,
-                    dtype type = dtype::f32);
+EMBTAB_API table random_normal(std::size_t rows, std::size_t dim, std::uint64_t seed,
+                               dtype type = dtype::f32);
 
 // print(t) for a CPU float32 tensor of shape {n} or {rows, cols}, values row-major, as
 // PyTorch 1.13 prints it with the default print options (precision 4, threshold 1000 with
 // 3 edge items, linewidth 80; fixed, integer or scientific notation chosen as PyTorch does),
 // without autograd decorations and without the trailing newline. Throws
 // std::invalid_argument if values.size() is not the shape's product or the rank is not 1 or 2.
-std::string format(std::span<const float> values, std::span<const std::size_t> shape);
+EMBTAB_API std::string format(std::span<const float> values, std::span<const std::size_t> shape);
 
 }  // namespace embtab::torch
