@@ -1,4 +1,5 @@
-# Builds and runs a consumer mini-project: cmake -DMODE=find_package|add_subdirectory -P run.cmake
+# Builds and runs a consumer mini-project: cmake -DMODE=find_package|add_subdirectory -P run.cmake,
+# or the C consumer through pkg-config: -DMODE=pkg_config -DCC=cc -DLIBDIR=lib -DSHARED=ON|OFF
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
@@ -7,6 +8,31 @@ function(run)
 endfunction()
 
 file(REMOVE_RECURSE ${WORK_DIR})
+if(MODE STREQUAL "pkg_config")
+  # The C consumer against the installed tree, through pkg-config only, as the README says:
+  #   cc -std=c11 -Wall -Wextra -Werror demo.c $(pkg-config --cflags --libs embtab)
+  # A shared build's program finds libembtab.so through an rpath to the install prefix.
+  set(prefix ${WORK_DIR}/prefix)
+  run(${CMAKE_COMMAND} --install ${EMBTAB_BUILD_DIR} --prefix ${prefix} --config ${CONFIG})
+  set(rpath "")
+  if(SHARED)
+    set(rpath "-Wl,-rpath,${prefix}/${LIBDIR}")
+  endif()
+  set(demo ${CMAKE_CURRENT_LIST_DIR}/c_consumer/demo.c)
+  set(ENV{PKG_CONFIG_PATH} ${prefix}/${LIBDIR}/pkgconfig)
+  execute_process(COMMAND pkg-config --cflags --libs embtab OUTPUT_VARIABLE flags
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  message("pkg-config --cflags --libs embtab: ${flags}")
+  run(sh -c "${CC} -std=c11 -Wall -Wextra -Werror -pedantic ${demo} $(pkg-config --cflags --libs embtab) ${rpath} -o ${WORK_DIR}/demo")
+  if(SHARED)
+    execute_process(COMMAND readelf -d ${WORK_DIR}/demo OUTPUT_VARIABLE dyn)
+    if(NOT dyn MATCHES "NEEDED[^\n]*libembtab\\.so")
+      message(FATAL_ERROR "the shared build's consumer does not link libembtab.so:\n${dyn}")
+    endif()
+  endif()
+  run(${WORK_DIR}/demo)
+  return()
+endif()
 set(consumer ${CMAKE_CURRENT_LIST_DIR}/${MODE})
 set(args -S ${consumer} -B ${WORK_DIR}/build -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
 if(MODE STREQUAL "find_package")
