@@ -7,6 +7,9 @@
 // itself, by start or by ids, in range or not) and streaming stores. Each call must either match tests/reference.hpp bit for bit
 // (int8: NaN matches any NaN) and write nothing outside out, or fail with exactly the status
 // the contract names and leave every byte of the buffer around and inside out unchanged.
+// Every call is made twice: through the C++ API and through the C API (embtab_lookup_ex over
+// embtab_table_wrap of the same rows, with the same options), which must return the same code,
+// position and (truncated) message and leave the same bytes in an identical buffer.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdint>
@@ -15,10 +18,13 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../reference.hpp"
+#include "embtab/embtab.h"
 #include "embtab/embtab.hpp"
 #include "fuzz_common.hpp"
 
@@ -174,6 +180,58 @@ bool same_out(std::uint32_t got, std::uint32_t want, out_kind o, bool any_nan) {
   return false;
 }
 
+struct c_table_deleter {
+  void operator()(embtab_table* t) const { embtab_table_free(t); }
+};
+
+// The C API's embtab_lookup_ex with the options of one C++ call: the same code, position and
+// message (truncated to 255 bytes; empty on success), and the same bytes in a buffer of the
+// same pattern.
+template <class Id, class Out>
+void check_c_call(const embtab_table* ct, std::span<const Id> ids, const embtab::status& st,
+                  guarded_out<Out>& cpp_buffer, std::size_t out_size, std::size_t offset,
+                  std::uint8_t pattern, bool hook, const reverse_pool& cpp_pool, const embtab::lookup_options& o,
+                  out_kind out, int positions, std::string_view isa) {
+  guarded_out<Out> buffer(out_size, offset, pattern);
+  reverse_pool pool;
+  embtab_lookup_options co = embtab_lookup_options_default();
+  co.threads = o.threads;
+  co.out_dtype = static_cast<int>(out);  // f32, f16, bf16: the dtype values 0, 1, 2
+  co.out_row_stride = o.out_row_stride;
+  co.scale = o.scale;
+  co.positions = positions != 0 ? ct : nullptr;
+  co.position_start = o.position_start;
+  co.position_ids = o.position_ids.data();
+  co.position_ids_len = o.position_ids.size();
+  co.streaming_stores = o.streaming_stores ? 1 : 0;
+  if (hook) {
+    co.parallel_run = &reverse_pool::run;
+    co.parallel_context = &pool;
+  }
+  co.shard_begin = o.shard.begin;
+  co.shard_end = o.shard.end;
+  co.shard_vocab = o.shard.vocab;
+  embtab_error error;
+  const embtab_errc code = embtab_lookup_ex(ct, ids.data(), static_cast<int>(sizeof(Id) * 8), ids.size(), buffer.out().data(),
+                                            out_size, &co, &error);
+  const std::string message = st.message();
+  FUZZ_CHECK(static_cast<int>(code) == static_cast<int>(st.code()) && error.code == code &&
+                 error.position == st.position() &&
+                 (st.ok() ? error.message[0] == '\0' : message.compare(0, 255, error.message) == 0),
+             "%.*s C API: %d at %zu \"%s\", C++: %s at %zu \"%s\"", static_cast<int>(isa.size()), isa.data(),
+             static_cast<int>(code), error.position, error.message, embtab::to_string(st.code()), st.position(),
+             message.c_str());
+  FUZZ_CHECK(pool.calls == cpp_pool.calls && pool.tasks == cpp_pool.tasks, "C API hook: %zu calls of %zu tasks, C++ %zu of %zu",
+             pool.calls, pool.tasks, cpp_pool.calls, cpp_pool.tasks);
+  if (!st.ok()) {
+    FUZZ_CHECK(buffer.untouched(), "%.*s C API wrote to out on error", static_cast<int>(isa.size()), isa.data());
+    return;
+  }
+  FUZZ_CHECK(buffer.guards_intact(), "%.*s C API wrote outside out", static_cast<int>(isa.size()), isa.data());
+  FUZZ_CHECK(out_size == 0 || std::memcmp(buffer.out().data(), cpp_buffer.out().data(), out_size * sizeof(Out)) == 0,
+             "%.*s C API output differs from the C++ API's", static_cast<int>(isa.size()), isa.data());
+}
+
 template <class Id, class Out>
 void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::size_t out_size,
                 std::size_t offset, int threads, std::uint8_t pattern, bool hook, embtab::vocab_shard shard,
@@ -237,6 +295,13 @@ void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::s
     }
   }
 
+  // The same rows as a C API table (a view of them); an empty table has no C counterpart: the
+  // C API gets a NULL table there, which it must refuse.
+  const std::unique_ptr<embtab_table, c_table_deleter> ct(
+      rows == 0 ? nullptr
+                : embtab_table_wrap(t.data(), t.bytes(), rows, dim, static_cast<int>(t.type()), t.row_stride(), nullptr));
+  FUZZ_CHECK(rows == 0 || ct != nullptr, "embtab_table_wrap refused a table the C++ API made");
+
   for (const auto isa : embtab::supported_isas()) {
     FUZZ_CHECK(embtab::set_isa(isa), "set_isa(%.*s)", static_cast<int>(isa.size()), isa.data());
     guarded_out<Out> buffer(out_size, offset, pattern);
@@ -253,6 +318,15 @@ void check_call(const subject& s, const std::vector<std::int64_t>& ids64, std::s
     const std::size_t tasks = want == errc::ok ? embtab::lookup_tasks(n, dim, options) : 1;
     FUZZ_CHECK(pool.calls == (hook && tasks > 1 ? 1u : 0u) && (pool.calls == 0 || pool.tasks == tasks),
                "hook called %zu times with %zu tasks, want %zu", pool.calls, pool.tasks, tasks);
+    if (ct != nullptr) {
+      check_c_call<Id, Out>(ct.get(), ids, st, buffer, out_size, offset, pattern, hook, pool, options, e.out,
+                            e.positions, isa);
+    } else {
+      guarded_out<Out> c_out(out_size, offset, pattern);
+      FUZZ_CHECK(embtab_lookup_ex(nullptr, ids.data(), static_cast<int>(sizeof(Id) * 8), n, c_out.out().data(), out_size, nullptr,
+                                  nullptr) == EMBTAB_INVALID_ARGUMENT && c_out.untouched(),
+                 "C API lookup on a NULL table");
+    }
     const std::string message = st.message();
     FUZZ_CHECK(st.code() == want && st.ok() == (want == errc::ok) && st.position() == want_position &&
                    (want_message.empty() || message == want_message),
