@@ -1,6 +1,6 @@
 /* embtab/embtab.h: the C API of embtab, for C runtimes and for other languages (Rust, Go,
  * Zig, Python) that reach a library through a C ABI. Valid C11 and C++; includes only
- * <stddef.h> and <stdint.h>.
+ * <stddef.h>, <stdint.h> and embtab/export.h (the EMBTAB_API attribute, plain C).
  *
  *   embtab_error err;
  *   embtab_table* t = embtab_table_from_f32(weights, vocab, dim, EMBTAB_DTYPE_F32, &err);
