@@ -200,12 +200,15 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
   }
   std::size_t out_bytes = 0;
   if (__builtin_mul_overflow(n, stride * sizeof(Out), &out_bytes)) out_bytes = SIZE_MAX;
-  // The automatic rule covers element dtypes, whose decoders write the output directly; ggml's
-  // block formats go through a staging buffer when streaming, which costs more than the
-  // streaming saves (measured at N = 4096, D = 4096: q4_k 1.56x, q8_0 1.26x slower; f32 1.34x
-  // faster). Asked for explicitly, every dtype streams.
+  // The automatic rule covers the outputs that stream straight from the decoder: element
+  // dtypes, and ggml's block formats into plain fp32 (blocks decoded into the L1, then
+  // streamed: at N = 4096, D = 4096, q8_0 and q4_0 10-18% faster than without). Block formats
+  // with an epilogue go through a second staging pass, which measured slower (q4_k 1.56x);
+  // asked for explicitly, every output streams.
   const bool element_dtype = info(t.type()).block_values == 1;
-  ep.streaming = options.streaming_stores || (element_dtype && out_bytes >= streaming_min_bytes());
+  const bool plain_f32 = std::is_same_v<Out, float> && !ep.scaled && ep.positions == nullptr;
+  ep.streaming = options.streaming_stores ||
+                 ((element_dtype || plain_f32) && out_bytes >= streaming_min_bytes());
   job<Id, Out> j{gather,
                  {t.data(), t.row_stride(), dim, t.row_bytes()},
                  ids.data(),

@@ -64,9 +64,10 @@ struct lookup_options {
   // the output is larger than the caches anyway, slower when the caller reads it right away
   // from cache. A hint: results are identical either way. Also on, whatever this says, when
   // the output is at least streaming_min_bytes() (by default the last-level cache size of this
-  // CPU) and the table's dtype is an element type (block_values 1: f32, f16, bf16,
-  // int8_rowwise; ggml's block formats stage their output, where streaming costs more than it
-  // saves). The scalar path (EMBTAB_ISA=scalar) never streams.
+  // CPU) and either the table's dtype is an element type (block_values 1: f32, f16, bf16,
+  // int8_rowwise) or the output is plain fp32 (no scale, no positions; ggml's block formats
+  // with those stage their output twice, where streaming costs more than it saves). The
+  // scalar path (EMBTAB_ISA=scalar) never streams.
   bool streaming_stores = false;
 };
 

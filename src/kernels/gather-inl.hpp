@@ -102,6 +102,25 @@ inline void copy_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
   prefetch.finish();
 }
 
+// Streams one row of whole blocks to dst: a chunk of blocks at a time decoded into a buffer
+// the L1 holds, then copied out with non-temporal stores.
+template <class Arch, class Decoder>
+inline void stream_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
+                          std::size_t dim) noexcept {
+  constexpr std::size_t bv = Decoder::block_values;
+  static_assert(chunk_values % bv == 0);
+  alignas(64) float buffer[chunk_values];
+  for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
+    const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
+    for (std::size_t j = 0; j < count; j += bv) {
+      for (std::size_t k = 0; k < bv; k += step_values) prefetch.step();
+      src.block((begin + j) / bv, buffer + j);
+    }
+    stream_copy<Arch>(dst + begin, buffer, count * sizeof(float));
+  }
+  prefetch.finish();
+}
+
 // Values [begin, begin + count) of one row into dst (fp32, any alignment): the kernel's
 // decoder, or the codec where this ISA has none. begin and count as for range_fn.
 template <class Arch, dtype Type>
@@ -291,6 +310,15 @@ void gather(const table_view& t, const Id* ids, std::size_t n, void* out_bytes,
       }
     });
     return;
+    }
+    if constexpr (block_decoder<dec>) {
+      if (plain(e)) {
+        for_each_row(t, ids, n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+          stream_blocks<Arch>(dec(row, dim), prefetch, out + i * out_stride, dim);
+        });
+        _mm_sfence();
+        return;
+      }
     }
   }
   if constexpr (same_bits<Type, Out>) {
