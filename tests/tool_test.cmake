@@ -5,7 +5,8 @@
 # MODE
 #   stdout   status 0, empty stderr, stdout equal to the file EXPECTED
 #   error    status 2, empty stdout, stderr exactly one line that starts with STDERR
-#   help     status 0, empty stderr, stdout contains STDOUT_HAS
+#   help     status 0, empty stderr, stdout contains STDOUT_HAS (and, with -DFILE=path,
+#            that file contains FILE_HAS)
 #   demo     status 0, empty stderr, stdout contains each FIXTURES/demo_*.txt verbatim, every
 #            line of FIXTURES/notebook_outputs.txt (spaces collapsed, autograd decorations
 #            dropped) as a line, and both "bit for bit" verdicts
@@ -16,6 +17,9 @@ foreach(var EMBTAB ARGS MODE)
 endforeach()
 
 string(REPLACE "|" ";" args "${ARGS}")
+if(DEFINED FILE)
+  file(REMOVE "${FILE}")  # what a run before left there proves nothing
+endif()
 execute_process(COMMAND ${EMBTAB} ${args}
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
 set(shown "embtab ${ARGS}: status ${status}\n--- stdout:\n${out}--- stderr:\n${err}---")
@@ -69,6 +73,16 @@ elseif(MODE STREQUAL "help")
   string(FIND "${out}" "${STDOUT_HAS}" at)
   if(at EQUAL -1)
     fail("expected stdout to contain: ${STDOUT_HAS}")
+  endif()
+  if(DEFINED FILE)
+    if(NOT EXISTS "${FILE}")
+      fail("expected the tool to write ${FILE}")
+    endif()
+    file(READ "${FILE}" written)
+    string(FIND "${written}" "${FILE_HAS}" at)
+    if(at EQUAL -1)
+      fail("expected ${FILE} to contain: ${FILE_HAS}")
+    endif()
   endif()
 elseif(MODE STREQUAL "demo")
   if(NOT status EQUAL 0 OR NOT err STREQUAL "")

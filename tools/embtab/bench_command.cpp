@@ -337,6 +337,18 @@ int run_model_bench(const bench_options& opt) {
   std::fflush(stdout);
   const table& f32 = eb::cached_table(rows, dim, dtype::f32);  // the ideal gather's rows
   const effort& e = opt.quick ? quick_effort : full_effort;
+  model_bench_report report;
+  report.version = EMBTAB_VERSION_STRING;
+  report.isa = std::string(active_isa());
+  report.cpu = eb::cpu_name();
+  report.date = utc_now();
+  report.quick = opt.quick;
+  report.model = opt.model;
+  report.tensor = tensor.name;
+  report.dtype = to_string(tensor.type);
+  report.rows = rows;
+  report.dim = dim;
+  report.bytes = static_cast<std::size_t>(tensor.bytes);
   std::printf("\n%-5s %-4s %-7s %14s %22s %22s\n", "N", "ids", "threads", "ideal ns/tok", "wrapped ns/tok (ideal)",
               "copied ns/tok (ideal)");
   std::vector<int> thread_counts{1};
@@ -375,10 +387,23 @@ int run_model_bench(const bench_options& opt) {
         std::snprintf(copied, sizeof copied, "%.1f (%.2fx)", per(ns[2]), ns[0] / ns[2]);
         std::printf("%-5zu %-4s %-7d %14.1f %22s %22s\n", n, eb::to_string(mode), th, per(ns[0]), wrapped, copied);
         std::fflush(stdout);
+        report.results.push_back({n, eb::to_string(mode), th, per(ns[0]), per(ns[1]), per(ns[2])});
       }
   std::printf("\nns/tok: median time per looked-up token; (ideal): the ideal gather's time / this one's "
               "(1.00x = memcpy speed). The ideal gather copies fp32 rows of the same shape.\n");
   eb::drop_tables();
+  const std::filesystem::path dir = opt.out;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::filesystem::path json = dir / "model-results.json";
+  std::ofstream f(json);
+  f << format_model_json(report);
+  if (!f) {
+    std::fprintf(stderr, "embtab bench: cannot write %s%s%s\n", json.c_str(), ec ? ": " : "",
+                 ec ? ec.message().c_str() : "");
+    return 1;
+  }
+  std::printf("wrote %s\n", json.c_str());
   return 0;
 }
 
@@ -391,7 +416,7 @@ void add_bench_command(CLI::App& app) {
   cmd->footer(
       "Every dtype, cold and hot ids, 1 and --threads threads, at most 2 minutes (--quick: under "
       "one). Writes results.json, results.md and plot.png (needs /usr/bin/python3 with "
-      "matplotlib) into --out.");
+      "matplotlib) into --out; with --model, model-results.json.");
   cmd->add_option("--out", opt->out, "Directory for results.json, results.md and plot.png")
       ->capture_default_str();
   cmd->add_flag("--quick", opt->quick, "A smaller set (one D=4096 shape), well under a minute");

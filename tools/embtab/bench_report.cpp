@@ -84,6 +84,29 @@ std::string json_string(std::string_view s) {
 // A measured value, or null for 0 (not measured).
 std::string json_number(const char* format, double v) { return v > 0 ? fmt(format, v) : "null"; }
 
+}  // namespace
+
+std::string format_model_json(const model_bench_report& r) {
+  std::ostringstream o;
+  o << "{\n  \"embtab\": " << json_string(r.version) << ",\n  \"isa\": " << json_string(r.isa)
+    << ",\n  \"cpu\": " << json_string(r.cpu) << ",\n  \"date\": " << json_string(r.date)
+    << ",\n  \"mode\": " << json_string(r.quick ? "quick" : "full")
+    << ",\n  \"model\": " << json_string(r.model) << ",\n  \"tensor\": {\"name\": " << json_string(r.tensor)
+    << ", \"dtype\": " << json_string(r.dtype) << ", \"rows\": " << r.rows << ", \"dim\": " << r.dim
+    << ", \"bytes\": " << r.bytes << "},\n  \"results\": [";
+  for (std::size_t i = 0; i < r.results.size(); ++i) {
+    const auto& x = r.results[i];
+    o << (i ? ",\n" : "\n") << "    {\"n\": " << x.n << ", \"ids\": " << json_string(x.mode)
+      << ", \"threads\": " << x.threads << ", \"ideal_ns_per_token\": " << fmt("%.2f", x.ideal_ns_per_token)
+      << ", \"view_ns_per_token\": " << fmt("%.2f", x.view_ns_per_token)
+      << ", \"copy_ns_per_token\": " << fmt("%.2f", x.copy_ns_per_token) << "}";
+  }
+  o << "\n  ]\n}\n";
+  return o.str();
+}
+
+namespace {
+
 std::string shell_quote(const std::string& s) {
   std::string o = "'";
   for (const char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);

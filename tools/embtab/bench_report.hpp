@@ -39,6 +39,25 @@ struct bench_report {
   std::vector<std::string> notes;  // skipped parts and why
 };
 
+// `bench --model`: one tensor of a model file looked up as a view of the mapping and as an
+// owning copy, next to the ideal gather over an fp32 table of the same shape.
+struct model_bench_row {
+  std::size_t n = 0;
+  std::string mode;  // "cold" or "hot"
+  int threads = 1;
+  double ideal_ns_per_token = 0, view_ns_per_token = 0, copy_ns_per_token = 0;  // medians
+};
+
+struct model_bench_report {
+  std::string version, isa, cpu, date, model, tensor, dtype;
+  bool quick = false;
+  std::size_t rows = 0, dim = 0, bytes = 0;
+  std::vector<model_bench_row> results;
+};
+
+// model-results.json of `bench --model`.
+std::string format_model_json(const model_bench_report& r);
+
 // The table printed to stdout (fixed-width text).
 std::string format_text(const bench_report& r);
 std::string format_markdown(const bench_report& r);
