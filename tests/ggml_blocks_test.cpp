@@ -24,7 +24,7 @@
 #include "ggml_reference.hpp"
 #include "isa_param.hpp"
 #include "reference.hpp"
-#include "refusal.hpp"
+#include "test_helpers.hpp"
 
 #ifndef EMBTAB_FIXTURE_DIR
 #error "EMBTAB_FIXTURE_DIR must name the tests/fixtures folder"

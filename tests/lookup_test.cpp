@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <random>
 #include <limits>
@@ -16,6 +15,7 @@
 #include "embtab/embtab.hpp"
 #include "isa_param.hpp"
 #include "reference.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
@@ -23,11 +23,8 @@ using embtab::errc;
 using embtab::lookup_options;
 using embtab::table;
 
-constexpr float sentinel = -12345.678f;
-
-bool same_bits(const float* a, const float* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(float)) == 0;
-}
+using embtab::test::same_bits;
+using embtab::test::sentinel;
 
 // Looks ids up through embtab and through the reference; expects identical bits.
 template <class Id>

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <bit>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -19,6 +18,7 @@
 #include "embtab/embtab.hpp"
 #include "isa_param.hpp"
 #include "reference.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
@@ -29,11 +29,8 @@ using embtab::parallel_for;
 using embtab::table;
 using embtab::vocab_shard;
 
-constexpr float sentinel = -12345.678f;
-
-bool same_bits(const float* a, const float* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(float)) == 0;
-}
+using embtab::test::same_bits;
+using embtab::test::sentinel;
 
 // A caller's pool for the tests: `threads` threads (the calling one included) claim tasks from
 // a counter, or the calling thread runs them in reverse order. Records every call.

@@ -15,7 +15,7 @@
 #include "embtab/embtab.hpp"
 #include "quant_fixtures.hpp"
 #include "reference.hpp"
-#include "refusal.hpp"
+#include "test_helpers.hpp"
 
 namespace {
 
