@@ -393,25 +393,21 @@ void bm_outputs(benchmark::State& st, shape s) {
   const embtab::lookup_options scaled{.threads = s.threads, .scale = 45.25f};
   const embtab::lookup_options positioned{.threads = s.threads, .positions = &pos};
   const embtab::lookup_options cached{.threads = s.threads, .positions = &short_pos, .position_ids = short_ids};
-  const auto add_rows = [&](const embtab::table& p_table, bool short_rows, float* out) {
+  // The separate pass: output row i += row i % rows of the position table (both tables' ids).
+  const auto add_rows = [&](const embtab::table& p_table, float* out) {
     for (std::size_t i = 0; i < s.n; ++i) {
-      const std::size_t p = short_rows ? i % sequence : i;
+      const std::size_t p = i % p_table.rows();
       const auto* p_row = reinterpret_cast<const float*>(p_table.data() + p * p_table.row_stride());
       float* o = out + i * s.dim;
       for (std::size_t j = 0; j < s.dim; ++j) o[j] += p_row[j];
     }
   };
-  const auto add_positions = [&](float* out) { add_rows(pos, false, out); };
-  const auto add_cached = [&](float* out) { add_rows(short_pos, true, out); };
   // Fused and separate position adds give the same bits.
-  for (int cached_rows = 0; cached_rows < 2; ++cached_rows) {
-    if (!embtab::lookup(f32, ids[4].first(), outs[4].span(), cached_rows ? cached : positioned).ok() ||
+  for (const auto* fused : {&positioned, &cached}) {
+    if (!embtab::lookup(f32, ids[4].first(), outs[4].span(), *fused).ok() ||
         !embtab::lookup(f32, ids[4].first(), outs[5].span(), plain).ok())
       return st.SkipWithError("lookup failed");
-    if (cached_rows)
-      add_cached(outs[5].data());
-    else
-      add_positions(outs[5].data());
+    add_rows(*fused->positions, outs[5].data());
     if (std::memcmp(outs[4].data(), outs[5].data(), s.n * s.dim * sizeof(float)) != 0)
       return st.SkipWithError("fused positions differ from lookup + add");
   }
@@ -424,12 +420,12 @@ void bm_outputs(benchmark::State& st, shape s) {
       {[&] { run(embtab::lookup(f32, ids[4].next(), outs[4].span(), positioned)); }, s.threads},
       {[&] {
          run(embtab::lookup(f32, ids[5].next(), outs[5].span(), plain));
-         add_positions(outs[5].data());
+         add_rows(pos, outs[5].data());
        }, s.threads},
       {[&] { run(embtab::lookup(f32, ids[6].next(), outs[6].span(), cached)); }, s.threads},
       {[&] {
          run(embtab::lookup(f32, ids[7].next(), outs[7].span(), plain));
-         add_cached(outs[7].data());
+         add_rows(short_pos, outs[7].data());
        }, s.threads}};
   std::vector<double> ns;
   for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
