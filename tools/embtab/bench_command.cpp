@@ -236,15 +236,16 @@ void run_memcpy(const effort& e, bench_report& report) {
   report.memcpy_gbps_n = report.threads > 1 ? gbps(ns[1]) : report.memcpy_gbps_1;
 }
 
+// This process's run_info.
+run_info this_run(bool quick) {
+  return {EMBTAB_VERSION_STRING, std::string(embtab::active_isa()), eb::cpu_name(), utc_now(), quick};
+}
+
 int run_bench(const bench_options& opt) {
   const effort& e = opt.quick ? quick_effort : full_effort;
   bench_report report;
-  report.version = EMBTAB_VERSION_STRING;
-  report.isa = std::string(embtab::active_isa());
-  report.cpu = eb::cpu_name();
-  report.date = utc_now();
+  report.run = this_run(opt.quick);
   report.blas = eb::blas_name();
-  report.quick = opt.quick;
   report.threads = std::min(opt.threads, eb::max_threads());
   if (report.threads < opt.threads)
     report.notes.push_back("--threads " + std::to_string(opt.threads) + " capped at OpenMP's " +
@@ -338,11 +339,7 @@ int run_model_bench(const bench_options& opt) {
   const table& f32 = eb::cached_table(rows, dim, dtype::f32);  // the ideal gather's rows
   const effort& e = opt.quick ? quick_effort : full_effort;
   model_bench_report report;
-  report.version = EMBTAB_VERSION_STRING;
-  report.isa = std::string(active_isa());
-  report.cpu = eb::cpu_name();
-  report.date = utc_now();
-  report.quick = opt.quick;
+  report.run = this_run(opt.quick);
   report.model = opt.model;
   report.tensor = tensor.name;
   report.dtype = to_string(tensor.type);

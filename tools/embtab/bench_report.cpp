@@ -43,8 +43,8 @@ std::vector<std::vector<std::string>> cells(const bench_report& r) {
 
 std::string summary_lines(const bench_report& r, std::string_view bullet) {
   std::ostringstream o;
-  o << bullet << "embtab " << r.version << ", ISA " << r.isa << ", " << r.cpu << ", " << r.date
-    << (r.quick ? ", --quick" : "") << ", " << fmt("%.0f", r.seconds) << " s\n";
+  o << bullet << "embtab " << r.run.version << ", ISA " << r.run.isa << ", " << r.run.cpu << ", " << r.run.date
+    << (r.run.quick ? ", --quick" : "") << ", " << fmt("%.0f", r.seconds) << " s\n";
   o << bullet << "memcpy of " << (r.memcpy_bytes >> 20)
     << " MiB (read + write): " << fmt("%.1f", r.memcpy_gbps_1) << " GB/s on 1 thread";
   if (r.threads > 1)
@@ -81,6 +81,13 @@ std::string json_string(std::string_view s) {
   return o + "\"";
 }
 
+// The opening of a report's JSON object: the run's fields, without the comma after the last.
+std::string json_run(const run_info& r) {
+  return "{\n  \"embtab\": " + json_string(r.version) + ",\n  \"isa\": " + json_string(r.isa) +
+         ",\n  \"cpu\": " + json_string(r.cpu) + ",\n  \"date\": " + json_string(r.date) +
+         ",\n  \"mode\": " + json_string(r.quick ? "quick" : "full");
+}
+
 // A measured value, or null for 0 (not measured).
 std::string json_number(const char* format, double v) { return v > 0 ? fmt(format, v) : "null"; }
 
@@ -88,9 +95,7 @@ std::string json_number(const char* format, double v) { return v > 0 ? fmt(forma
 
 std::string format_model_json(const model_bench_report& r) {
   std::ostringstream o;
-  o << "{\n  \"embtab\": " << json_string(r.version) << ",\n  \"isa\": " << json_string(r.isa)
-    << ",\n  \"cpu\": " << json_string(r.cpu) << ",\n  \"date\": " << json_string(r.date)
-    << ",\n  \"mode\": " << json_string(r.quick ? "quick" : "full")
+  o << json_run(r.run)
     << ",\n  \"model\": " << json_string(r.model) << ",\n  \"tensor\": {\"name\": " << json_string(r.tensor)
     << ", \"dtype\": " << json_string(r.dtype) << ", \"rows\": " << r.rows << ", \"dim\": " << r.dim
     << ", \"bytes\": " << r.bytes << "},\n  \"results\": [";
@@ -169,9 +174,7 @@ std::string format_markdown(const bench_report& r) {
 
 std::string format_json(const bench_report& r) {
   std::ostringstream o;
-  o << "{\n  \"embtab\": " << json_string(r.version) << ",\n  \"isa\": " << json_string(r.isa)
-    << ",\n  \"cpu\": " << json_string(r.cpu) << ",\n  \"date\": " << json_string(r.date)
-    << ",\n  \"mode\": " << json_string(r.quick ? "quick" : "full")
+  o << json_run(r.run)
     << ",\n  \"threads\": " << r.threads << ",\n  \"seconds\": " << fmt("%.1f", r.seconds)
     << ",\n  \"blas\": " << json_string(r.blas) << ",\n  \"memcpy\": {\"bytes\": " << r.memcpy_bytes
     << ", \"gbps\": [{\"threads\": 1, \"gbps\": " << fmt("%.3f", r.memcpy_gbps_1) << "}";

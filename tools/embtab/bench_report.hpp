@@ -25,9 +25,15 @@ struct bench_row {
   double onehot_blas_x = 0;
 };
 
-struct bench_report {
-  std::string version, isa, cpu, date, blas;
+// Which run a report comes from: library version, kernel set, CPU, UTC time, --quick or not.
+struct run_info {
+  std::string version, isa, cpu, date;
   bool quick = false;
+};
+
+struct bench_report {
+  run_info run;
+  std::string blas;
   int threads = 1;     // the threaded rows' thread count
   double seconds = 0;  // wall time of the whole run
   std::size_t memcpy_bytes = 0;
@@ -49,8 +55,8 @@ struct model_bench_row {
 };
 
 struct model_bench_report {
-  std::string version, isa, cpu, date, model, tensor, dtype;
-  bool quick = false;
+  run_info run;
+  std::string model, tensor, dtype;
   std::size_t rows = 0, dim = 0, bytes = 0;
   std::vector<model_bench_row> results;
 };
