@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "dispatch.hpp"
+#include "kernels/epilogue-inl.hpp"
 #include "parallel.hpp"
 
 namespace embtab {
@@ -206,7 +207,7 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
   // with an epilogue go through a second staging pass, which measured slower (q4_k 1.56x);
   // asked for explicitly, every output streams.
   const bool element_dtype = info(t.type()).block_values == 1;
-  const bool plain_f32 = std::is_same_v<Out, float> && !ep.scaled && ep.positions == nullptr;
+  const bool plain_f32 = std::is_same_v<Out, float> && detail::plain(ep);
   ep.streaming = options.streaming_stores ||
                  ((element_dtype || plain_f32) && out_bytes >= streaming_min_bytes());
   job<Id, Out> j{gather,

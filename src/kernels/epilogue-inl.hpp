@@ -1,6 +1,6 @@
-// The kernels' view of an epilogue (dispatch.hpp): free functions with internal linkage, so
-// that no function compiled with one ISA's flags can be picked by the linker for another's
-// callers (the per-ISA object check in .ci/run).
+// The kernels' view of an epilogue (dispatch.hpp), also asked by lookup.cpp: free functions
+// with internal linkage, so that no function compiled with one ISA's flags can be picked by the
+// linker for another's callers (the per-ISA object check in .ci/run).
 #pragma once
 
 #include <cstddef>
