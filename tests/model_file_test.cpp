@@ -112,6 +112,11 @@ TEST(ModelFileFixtures, GgufAllTypes) {
   EXPECT_EQ(skipped(f), (std::vector<std::string>{"t.3d: 3-D tensor [2, 3, 4], embtab reads 2-D ones",
                                                   "t.norm: 1-D tensor [8], embtab reads 2-D ones",
                                                   "t.q5_k: GGUF type Q5_K (13) has no embtab dtype"}));
+  EXPECT_EQ(f.skip_reason("t.3d"), "3-D tensor [2, 3, 4], embtab reads 2-D ones");
+  EXPECT_EQ(f.skip_reason("t.q5_k"), "GGUF type Q5_K (13) has no embtab dtype");
+  EXPECT_EQ(f.skip_reason("t"), "");        // a prefix of skipped names, not a name
+  EXPECT_EQ(f.skip_reason("t.f32"), "");    // read, not skipped
+  EXPECT_EQ(f.skip_reason("nosuch"), "");
   for (const auto& t : f.tensors()) EXPECT_EQ(t.offset % 32, 0u) << t.name;  // general.alignment default
   expect_fixture_lookups(fixtures / "gguf_all_types.gguf");
 }

@@ -81,6 +81,9 @@ class EMBTAB_API model_file {
   std::span<const std::string> skipped() const noexcept;
   // The tensor of tensors() named exactly `name`; nullptr if there is none.
   const tensor_info* find(std::string_view name) const noexcept;
+  // Why the tensor named exactly `name` is among skipped() (its "why", after "name: "); empty
+  // if it is not. Points into skipped().
+  std::string_view skip_reason(std::string_view name) const noexcept;
   // The model's token table: GGUF "token_embd.weight"; safetensors: the one 2-D tensor whose
   // name is "wte.weight" or ends in "embed_tokens.weight" or "word_embeddings.weight".
   // nullptr if there is none among tensors(), or (safetensors) more than one.

@@ -131,11 +131,9 @@ const embtab::tensor_info& pick_tensor(const embtab::model_file& file, const cha
                              "wte.weight, *embed_tokens.weight or *word_embeddings.weight)");
   }
   if (const embtab::tensor_info* t = file.find(name)) return *t;
-  const std::string_view n(name);
-  for (const std::string& why : file.skipped())
-    if (why.size() > n.size() + 2 && why.compare(0, n.size(), n) == 0 && why.compare(n.size(), 2, ": ") == 0)
-      throw embtab::file_error(path + ": tensor '" + std::string(n) + "' cannot be read: " + why.substr(n.size() + 2));
-  throw embtab::file_error(path + ": no tensor named '" + std::string(n) + "'");
+  if (const std::string_view why = file.skip_reason(name); !why.empty())
+    throw embtab::file_error(path + ": tensor '" + name + "' cannot be read: " + std::string(why));
+  throw embtab::file_error(path + ": no tensor named '" + name + "'");
 }
 
 // The C++ options of an embtab_lookup_options, after the checks only C needs.

@@ -145,6 +145,13 @@ const tensor_info* model_file::find(std::string_view name) const noexcept {
   return nullptr;
 }
 
+std::string_view model_file::skip_reason(std::string_view name) const noexcept {
+  for (const std::string_view why : skipped())
+    if (why.size() > name.size() + 2 && why.substr(0, name.size()) == name && why.substr(name.size(), 2) == ": ")
+      return why.substr(name.size() + 2);
+  return {};
+}
+
 const tensor_info* model_file::token_embedding() const noexcept {
   if (!s_ || s_->parsed.token < 0) return nullptr;
   return &s_->parsed.tensors[static_cast<std::size_t>(s_->parsed.token)];

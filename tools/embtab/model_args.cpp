@@ -21,9 +21,8 @@ const tensor_info& pick_tensor(const std::string& command, const model_file& fil
                          "(embtab inspect lists them)");
   }
   if (const tensor_info* t = file.find(name)) return *t;
-  for (const std::string& why : file.skipped())
-    if (why.size() > name.size() && why.compare(0, name.size(), name) == 0 && why.compare(name.size(), 2, ": ") == 0)
-      fail(command, path + ": tensor '" + name + "' cannot be read: " + why.substr(name.size() + 2));
+  if (const std::string_view why = file.skip_reason(name); !why.empty())
+    fail(command, path + ": tensor '" + name + "' cannot be read: " + std::string(why));
   fail(command, path + ": no tensor named '" + name + "' (embtab inspect lists them)");
 }
 
