@@ -61,7 +61,7 @@ using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, vo
                            std::size_t out_stride, const epilogue& e) noexcept;
 
 struct kernel_set {
-  std::string_view name;
+  std::string_view name;  // a string literal (active_isa() promises NUL termination)
   gather_fn<std::int32_t> gather32[out_type_count][dtype_count];
   gather_fn<std::int64_t> gather64[out_type_count][dtype_count];
   range_fn decode_range[dtype_count];

@@ -8,7 +8,8 @@
 
 namespace embtab {
 
-// The kernel set in use: exactly one of "avx512bw", "avx2", "sse2", "scalar".
+// The kernel set in use: exactly one of "avx512bw", "avx2", "sse2", "scalar" (a view of a
+// NUL-terminated string with static storage).
 // Chosen once per process, the best the CPU and the OS support:
 //   avx512bw: AVX-512 F, CD, DQ, BW (+ FMA, F16C) with ZMM state enabled by the OS;
 //   avx2:     AVX2, FMA and F16C with YMM state enabled by the OS;

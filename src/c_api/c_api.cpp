@@ -233,14 +233,8 @@ const char* embtab_dtype_name(int dtype) {
   return nullptr;
 }
 
-const char* embtab_isa(void) {
-  // active_isa() is one of these; return the NUL-terminated spelling.
-  static constexpr const char* names[] = {"avx512bw", "avx2", "sse2", "scalar"};
-  const std::string_view active = embtab::active_isa();
-  for (const char* name : names)
-    if (active == name) return name;
-  return "scalar";
-}
+// active_isa() views a NUL-terminated literal (isa.hpp).
+const char* embtab_isa(void) { return embtab::active_isa().data(); }
 
 const char* embtab_version(void) { return EMBTAB_VERSION_STRING; }
 
