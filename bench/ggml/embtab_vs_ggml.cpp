@@ -1,0 +1,251 @@
+// embtab_vs_ggml: embtab::lookup against ggml's CPU get_rows (ggml_graph_compute of one
+// GGML_OP_GET_ROWS node, 1 thread, persistent threadpool) on the same 32000 x 4096 tables, in
+// one process, for f32, q8_0, q4_0, q4_k and q6_k, next to the ideal gather (memcpy of each
+// fp32 row) and the write floor (memset of the whole output: what writing the fp32 rows alone
+// costs, a lower bound for any lookup into that buffer). Both write fp32 rows; every configuration checks that embtab's rows equal ggml's
+// bit for bit. Prints a markdown table of median ns per token and ggml / embtab.
+//
+// Configurations: cold N = 1, 32, 512, 4096 (each round takes a fresh window of a 4M-id
+// uniform random pool; every candidate gets the same ids, in an order rotated every round);
+// hot N = 32 interleaved (the same 32 ids every round, candidates in turn, so each finds its
+// rows and output pushed out to L3 by the others); hot N = 32 back to back (each candidate
+// called 23 times in a row, the last 20 timed: rows and output in L1/L2).
+//
+//   embtab_vs_ggml [repetition scale, default 1]
+#include <embtab/embtab.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ggml-cpu.h"
+#include "ggml.h"
+
+namespace {
+
+constexpr std::int64_t rows = 32000, dim = 4096;
+
+std::uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+std::uint64_t next_u64() {  // xorshift64*
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+struct type_pair {
+  ggml_type ggml;
+  embtab::dtype ours;
+};
+constexpr type_pair types[] = {{GGML_TYPE_F32, embtab::dtype::f32},
+                               {GGML_TYPE_Q8_0, embtab::dtype::q8_0},
+                               {GGML_TYPE_Q4_0, embtab::dtype::q4_0},
+                               {GGML_TYPE_Q4_K, embtab::dtype::q4_k},
+                               {GGML_TYPE_Q6_K, embtab::dtype::q6_k}};
+constexpr int type_count = static_cast<int>(std::size(types));
+
+// f32: uniform in [-1, 1). Block types: random bytes, then every fp16 scale (d, and dmin for
+// q4_k) set to a value in [1e-4, 1.01e-2), so no block decodes to inf or NaN.
+void fill(ggml_tensor* t) {
+  auto* p = static_cast<std::uint8_t*>(t->data);
+  const std::size_t bytes = ggml_nbytes(t);
+  if (t->type == GGML_TYPE_F32) {
+    auto* f = static_cast<float*>(t->data);
+    for (std::size_t i = 0; i < bytes / 4; ++i)
+      f[i] = static_cast<float>(static_cast<std::int64_t>(next_u64() >> 40) - (1 << 23)) / (1 << 23);
+    return;
+  }
+  for (std::size_t i = 0; i + 8 <= bytes; i += 8) {
+    const std::uint64_t v = next_u64();
+    std::memcpy(p + i, &v, 8);
+  }
+  const std::size_t block = ggml_type_size(t->type);
+  const auto scale = [] {
+    return ggml_fp32_to_fp16(1e-4f + static_cast<float>(next_u64() >> 40) / (1 << 24) * 1e-2f);
+  };
+  for (std::uint8_t* b = p; b + block <= p + bytes; b += block) {
+    const ggml_fp16_t d = scale(), dmin = scale();
+    switch (t->type) {
+      case GGML_TYPE_Q8_0:
+      case GGML_TYPE_Q4_0: std::memcpy(b, &d, 2); break;
+      case GGML_TYPE_Q4_K: std::memcpy(b, &d, 2); std::memcpy(b + 2, &dmin, 2); break;
+      case GGML_TYPE_Q6_K: std::memcpy(b + 208, &d, 2); break;
+      default: break;
+    }
+  }
+}
+
+// One get_rows graph over table t for n ids, planned once.
+struct ggml_job {
+  ggml_context* ctx = nullptr;
+  ggml_cgraph* graph = nullptr;
+  ggml_tensor* ids = nullptr;
+  ggml_tensor* out = nullptr;
+  ggml_cplan plan{};
+  std::vector<std::uint8_t> work;
+
+  ggml_job(ggml_tensor* t, std::int64_t n, ggml_threadpool* pool) {
+    const ggml_init_params params = {static_cast<std::size_t>(n) * dim * 4 + n * 4 +
+                                         64 * ggml_tensor_overhead() + ggml_graph_overhead() + 4096,
+                                     nullptr, false};
+    ctx = ggml_init(params);
+    ids = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
+    out = ggml_get_rows(ctx, t, ids);
+    graph = ggml_new_graph(ctx);
+    ggml_build_forward_expand(graph, out);
+    plan = ggml_graph_plan(graph, 1, pool);
+    work.resize(plan.work_size + 1);
+    plan.work_data = work.data();
+    std::memset(out->data, 0, ggml_nbytes(out));
+  }
+  ggml_job(const ggml_job&) = delete;
+  ggml_job& operator=(const ggml_job&) = delete;
+  ~ggml_job() { ggml_free(ctx); }
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+template <class F>
+double time_ns(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct config {
+  const char* label;
+  std::int64_t n;
+  bool hot;
+  int reps;
+  int burst;  // timed calls in a row per candidate and round (after 3 untimed ones when > 1)
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double rep_scale = argc > 1 ? std::atof(argv[1]) : 1.0;
+  if (!(rep_scale > 0)) {
+    std::fprintf(stderr, "embtab_vs_ggml: repetition scale must be > 0, got '%s'\n", argv[1]);
+    return 2;
+  }
+  ggml_cpu_init();
+  std::size_t table_bytes = 0;
+  for (const auto& t : types) table_bytes += ggml_row_size(t.ggml, dim) * rows + 1024;
+  const ggml_init_params params = {table_bytes + 16 * ggml_tensor_overhead(), nullptr, false};
+  ggml_context* tables = ggml_init(params);
+  std::vector<ggml_tensor*> theirs;
+  std::vector<embtab::table> ours;
+  for (const auto& t : types) {
+    ggml_tensor* g = ggml_new_tensor_2d(tables, t.ggml, dim, rows);
+    fill(g);
+    theirs.push_back(g);
+    ours.push_back(embtab::table::from_blocks({static_cast<const std::byte*>(g->data), ggml_nbytes(g)},
+                                              rows, dim, t.ours));
+  }
+  // The ideal gather reads a copy of its own, so it never finds rows another candidate pulled in.
+  const std::vector<float> ideal_table(static_cast<const float*>(theirs[0]->data),
+                                       static_cast<const float*>(theirs[0]->data) + rows * dim);
+  ggml_threadpool_params pool_params = ggml_threadpool_params_default(1);
+  ggml_threadpool* pool = ggml_threadpool_new(&pool_params);
+
+  std::vector<std::int32_t> id_pool(std::size_t{1} << 22);
+  for (auto& id : id_pool) id = static_cast<std::int32_t>(next_u64() % rows);
+
+  std::printf("embtab %s (isa %s) vs ggml %s get_rows: %lld x %lld tables, 1 thread, median ns/token\n\n",
+              EMBTAB_VERSION_STRING, std::string(embtab::active_isa()).c_str(), ggml_version(),
+              static_cast<long long>(rows), static_cast<long long>(dim));
+  std::printf("| config | reps | ideal | write floor |");
+  for (const auto& t : types) std::printf(" ggml %s |", ggml_type_name(t.ggml));
+  for (const auto& t : types) std::printf(" embtab %s |", embtab::info(t.ours).name.data());
+  for (const auto& t : types) std::printf(" ggml/embtab %s |", embtab::info(t.ours).name.data());
+  std::printf("\n|---|");
+  for (int k = 0; k < 3 * type_count + 3; ++k) std::printf("---:|");
+  std::printf("\n");
+  std::fflush(stdout);
+
+  const config configs[] = {{"cold N=1", 1, false, 4000, 1},      {"cold N=32", 32, false, 1500, 1},
+                            {"cold N=512", 512, false, 150, 1},   {"cold N=4096", 4096, false, 25, 1},
+                            {"hot N=32 interleaved", 32, true, 3000, 1},
+                            {"hot N=32 back to back", 32, true, 300, 20}};
+  std::size_t pool_at = 0;
+  int failures = 0;
+  for (const config& c : configs) {
+    const std::int64_t n = c.n;
+    std::vector<std::unique_ptr<ggml_job>> jobs;
+    for (ggml_tensor* t : theirs) jobs.push_back(std::make_unique<ggml_job>(t, n, pool));
+    std::vector<float> ideal_out(n * dim, 0.0f), floor_out(n * dim, 0.0f);
+    std::vector<std::vector<float>> our_out(type_count, std::vector<float>(n * dim, 0.0f));
+    std::vector<std::int32_t> ids(id_pool.begin(), id_pool.begin() + n);
+    const int reps = std::max(5, static_cast<int>(c.reps * rep_scale)), warm = 3;
+    constexpr int first = 2;  // 0: ideal gather, 1: write floor, then ggml's types, then embtab's
+    const int candidates = first + 2 * type_count;
+    std::vector<std::vector<double>> ns(candidates);
+    for (int r = 0; r < warm + reps; ++r) {
+      if (!c.hot) {
+        if (pool_at + n > id_pool.size()) pool_at = 0;
+        std::copy_n(id_pool.begin() + pool_at, n, ids.begin());
+        pool_at += n;
+      }
+      for (int s = 0; s < candidates; ++s) {
+        const int k = (s + r) % candidates;
+        for (int b = 0; b < c.burst + (c.burst > 1 ? 3 : 0); ++b) {
+          double t = 0;
+          if (k == 0) {
+            t = time_ns([&] {
+              for (std::int64_t i = 0; i < n; ++i)
+                std::memcpy(ideal_out.data() + i * dim, ideal_table.data() + ids[i] * dim, dim * 4);
+            });
+          } else if (k == 1) {
+            t = time_ns([&] { std::memset(floor_out.data(), r & 0xFF, n * dim * 4); });
+          } else if (k < first + type_count) {
+            ggml_job& j = *jobs[k - first];
+            std::memcpy(j.ids->data, ids.data(), n * 4);
+            t = time_ns([&] { ggml_graph_compute(j.graph, &j.plan); });
+          } else {
+            const int e = k - first - type_count;
+            embtab::status st;
+            t = time_ns([&] {
+              st = embtab::lookup(ours[e], std::span<const std::int32_t>(ids), std::span<float>(our_out[e]),
+                                  {.threads = 1});
+            });
+            if (!st.ok()) {
+              std::fprintf(stderr, "embtab_vs_ggml: embtab lookup failed: %s\n", st.message().c_str());
+              return 1;
+            }
+          }
+          if (r >= warm && (c.burst == 1 || b >= 3)) ns[k].push_back(t);
+        }
+      }
+    }
+    // The last round's outputs: ggml's f32 rows are the ideal gather's; embtab's equal ggml's.
+    if (std::memcmp(jobs[0]->out->data, ideal_out.data(), n * dim * 4) != 0) {
+      std::fprintf(stderr, "embtab_vs_ggml: %s: ggml's f32 get_rows differs from memcpy\n", c.label);
+      ++failures;
+    }
+    for (int k = 0; k < type_count; ++k)
+      if (std::memcmp(jobs[k]->out->data, our_out[k].data(), n * dim * 4) != 0) {
+        std::fprintf(stderr, "embtab_vs_ggml: %s: embtab's %s rows differ from ggml's\n", c.label,
+                     ggml_type_name(types[k].ggml));
+        ++failures;
+      }
+    const auto per_token = [&](int k) { return median(ns[k]) / static_cast<double>(n); };
+    std::printf("| %s | %d |", c.label, reps);
+    for (int k = 0; k < candidates; ++k) std::printf(" %.0f |", per_token(k));
+    for (int k = first; k < first + type_count; ++k) std::printf(" %.2f |", per_token(k) / per_token(k + type_count));
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  ggml_threadpool_free(pool);
+  ggml_free(tables);
+  return failures == 0 ? 0 : 1;
+}
