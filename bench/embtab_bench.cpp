@@ -439,32 +439,55 @@ void bm_outputs(benchmark::State& st, shape s) {
 }
 
 // outputs/streaming: fp32 out with streaming stores forced on, forced off, and the ideal
-// gather (one memcpy per row), interleaved.
+// gather (one memcpy per row), interleaved; then the first two again, each followed by what a
+// runtime's next layer does first, reading the output (a word of every cache line): the case
+// the automatic rule (stream only outputs of at least the last-level cache) is made for.
+// Every op writes its own buffer, so at these sizes each call finds its output evicted.
 void bm_streaming(benchmark::State& st, shape s) {
   use_shape(s.rows, s.dim);
   (void)embtab::set_isa(default_isa());
   const auto& f32 = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
   std::vector<eb::id_stream> ids;
   std::vector<eb::out_buffer> outs;
-  for (std::size_t k = 0; k < 3; ++k) {
-    ids.emplace_back(s.rows, s.n, s.mode, k, 3);
+  constexpr std::size_t ops_count = 5;
+  for (std::size_t k = 0; k < ops_count; ++k) {
+    ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
     outs.emplace_back(s.n * s.dim);
   }
   const std::size_t rule = embtab::streaming_min_bytes();
+  const auto read = [&](eb::out_buffer& out) {
+    std::uint32_t sum = 0;
+    const float* p = out.data();
+    for (std::size_t i = 0; i < s.n * s.dim; i += 16) {
+      std::uint32_t bits;
+      std::memcpy(&bits, p + i, sizeof bits);
+      sum += bits;
+    }
+    benchmark::DoNotOptimize(sum);
+  };
   const embtab::lookup_options on{.threads = s.threads, .streaming_stores = true};
   const embtab::lookup_options off{.threads = s.threads};
+  const auto lookup_off = [&](std::size_t k) {
+    embtab::set_streaming_min_bytes(SIZE_MAX);
+    benchmark::DoNotOptimize(embtab::lookup(f32, ids[k].next(), outs[k].span(), off));
+    embtab::set_streaming_min_bytes(rule);
+  };
   if (!embtab::lookup(f32, ids[0].first(), outs[0].span(), on).ok())
     return st.SkipWithError("lookup failed");
   if (const auto e = eb::check_rows(f32, ids[0].first(), outs[0].span()); !e.empty())
     return st.SkipWithError(e.c_str());
   const eb::timed_op ops[] = {
       {[&] { benchmark::DoNotOptimize(embtab::lookup(f32, ids[0].next(), outs[0].span(), on)); }, s.threads},
+      {[&] { lookup_off(1); }, s.threads},
+      {[&] { eb::ideal_gather(f32, ids[2].next(), outs[2].data(), s.threads); }, s.threads},
       {[&] {
-         embtab::set_streaming_min_bytes(SIZE_MAX);
-         benchmark::DoNotOptimize(embtab::lookup(f32, ids[1].next(), outs[1].span(), off));
-         embtab::set_streaming_min_bytes(rule);
+         benchmark::DoNotOptimize(embtab::lookup(f32, ids[3].next(), outs[3].span(), on));
+         read(outs[3]);
        }, s.threads},
-      {[&] { eb::ideal_gather(f32, ids[2].next(), outs[2].data(), s.threads); }, s.threads}};
+      {[&] {
+         lookup_off(4);
+         read(outs[4]);
+       }, s.threads}};
   std::vector<double> ns;
   for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
   st.counters["stream_ns"] = ns[0] / static_cast<double>(s.n);
@@ -472,6 +495,9 @@ void bm_streaming(benchmark::State& st, shape s) {
   st.counters["ideal_ns"] = ns[2] / static_cast<double>(s.n);
   st.counters["ideal/stream"] = ns[2] / ns[0];
   st.counters["ideal/nostream"] = ns[2] / ns[1];
+  st.counters["stream_then_read_ns"] = ns[3] / static_cast<double>(s.n);
+  st.counters["nostream_then_read_ns"] = ns[4] / static_cast<double>(s.n);
+  st.counters["then_read:nostream/stream"] = ns[4] / ns[3];
   st.counters["llc_rule_MiB"] = static_cast<double>(rule >> 20);
 }
 

@@ -11,7 +11,9 @@
 // rows and output pushed out to L3 by the others); hot N = 32 back to back (each candidate
 // called 23 times in a row, the last 20 timed: rows and output in L1/L2).
 //
-//   embtab_vs_ggml [repetition scale, default 1]
+//   embtab_vs_ggml [--stream] [repetition scale, default 1]
+// --stream: embtab's lookups with lookup_options::streaming_stores (non-temporal stores at every
+// N; by default they stream only outputs of at least the last-level cache, see lookup.hpp).
 #include <embtab/embtab.hpp>
 
 #include <algorithm>
@@ -133,11 +135,21 @@ struct config {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const double rep_scale = argc > 1 ? std::atof(argv[1]) : 1.0;
-  if (!(rep_scale > 0)) {
-    std::fprintf(stderr, "embtab_vs_ggml: repetition scale must be > 0, got '%s'\n", argv[1]);
-    return 2;
+  bool stream = false;
+  double rep_scale = 1.0;
+  for (int a = 1; a < argc; ++a) {
+    if (std::strcmp(argv[a], "--stream") == 0) {
+      stream = true;
+      continue;
+    }
+    char* end = nullptr;
+    rep_scale = std::strtod(argv[a], &end);
+    if (end == argv[a] || *end != '\0' || !(rep_scale > 0)) {
+      std::fprintf(stderr, "embtab_vs_ggml: expected --stream or a repetition scale > 0, got '%s'\n", argv[a]);
+      return 2;
+    }
   }
+  const embtab::lookup_options options{.threads = 1, .streaming_stores = stream};
   ggml_cpu_init();
   std::size_t table_bytes = 0;
   for (const auto& t : types) table_bytes += ggml_row_size(t.ggml, dim) * rows + 1024;
@@ -161,9 +173,10 @@ int main(int argc, char** argv) {
   std::vector<std::int32_t> id_pool(std::size_t{1} << 22);
   for (auto& id : id_pool) id = static_cast<std::int32_t>(next_u64() % rows);
 
-  std::printf("embtab %s (isa %s) vs ggml %s get_rows: %lld x %lld tables, 1 thread, median ns/token\n\n",
-              EMBTAB_VERSION_STRING, std::string(embtab::active_isa()).c_str(), ggml_version(),
-              static_cast<long long>(rows), static_cast<long long>(dim));
+  std::printf("embtab %s (isa %s%s) vs ggml %s get_rows: %lld x %lld tables, 1 thread, median ns/token\n\n",
+              EMBTAB_VERSION_STRING, std::string(embtab::active_isa()).c_str(),
+              stream ? ", streaming_stores" : "", ggml_version(), static_cast<long long>(rows),
+              static_cast<long long>(dim));
   std::printf("| config | reps | ideal | write floor |");
   for (const auto& t : types) std::printf(" ggml %s |", ggml_type_name(t.ggml));
   for (const auto& t : types) std::printf(" embtab %s |", embtab::info(t.ours).name.data());
@@ -215,8 +228,7 @@ int main(int argc, char** argv) {
             const int e = k - first - type_count;
             embtab::status st;
             t = time_ns([&] {
-              st = embtab::lookup(ours[e], std::span<const std::int32_t>(ids), std::span<float>(our_out[e]),
-                                  {.threads = 1});
+              st = embtab::lookup(ours[e], std::span<const std::int32_t>(ids), std::span<float>(our_out[e]), options);
             });
             if (!st.ok()) {
               std::fprintf(stderr, "embtab_vs_ggml: embtab lookup failed: %s\n", st.message().c_str());
