@@ -56,9 +56,11 @@ struct epilogue {
 
 // Writes rows ids[0..n) of `t` (ids and positions already validated) to out: row i at element
 // i * out_stride of out (float, f16 or bf16 by the kernel's out_type), through the epilogue.
+// ids[n .. n + lookahead) are valid too and only prefetched: the rows of the next task of the
+// call, so that its first rows are in flight when it starts, on this thread or another.
 template <class Id>
-using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, void* out,
-                           std::size_t out_stride, const epilogue& e) noexcept;
+using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, std::size_t lookahead,
+                           void* out, std::size_t out_stride, const epilogue& e) noexcept;
 
 struct kernel_set {
   std::string_view name;  // a string literal (active_isa() promises NUL termination)

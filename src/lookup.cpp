@@ -144,7 +144,8 @@ template <class Id, class Out>
 void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last) noexcept {
   const std::size_t dim = j.dim, stride = j.stride;
   if (!j.sharded) {
-    j.gather(j.view, j.ids + first, last - first, j.out + first * stride, stride, j.ep.from(first));
+    j.gather(j.view, j.ids + first, last - first, j.n - last, j.out + first * stride, stride,
+             j.ep.from(first));
     return;
   }
   const auto in_shard = [&](Id id) {
@@ -159,7 +160,7 @@ void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last) no
     std::size_t m = 0;
     for (; i + m < last && m < shard_batch && in_shard(j.ids[i + m]); ++m)
       rebased[m] = static_cast<Id>(static_cast<std::int64_t>(j.ids[i + m]) - j.begin);
-    if (m > 0) j.gather(j.view, rebased, m, j.out + i * stride, stride, j.ep.from(i));
+    if (m > 0) j.gather(j.view, rebased, m, 0, j.out + i * stride, stride, j.ep.from(i));
     i += m;
   }
 }
