@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -36,13 +37,25 @@ constexpr std::uint64_t gen_mask = (std::uint64_t{1} << (64 - gen_shift)) - 1;
 
 // The caller's wait for tasks that helpers hold: a short spin, then the futex.
 constexpr int caller_spins = 256;
-// A wait this long for a task a helper holds means the helper was descheduled mid-task (a
-// task takes ~10-30 us): the machine is busy. The pool then sits out the next `backoff` calls
-// (their callers run serially), doubling up to max_backoff while it keeps happening and
-// halving after each call that did not wait, so a quiet machine keeps its threads and a busy
-// one stops paying a time slice per call.
+// Whether the pool pays, checked after every call it runs. It does not when
+//  - the caller waited this long for a task a helper holds: the helper was descheduled
+//    mid-task (a task takes ~2-30 us), so the machine is busy;
+//  - or the call took more than `pays` x the time per task of the calls the pool sat out
+//    (run serially by their caller; a moving average per size class, log2 of the task count):
+//    with more runnable threads than CPUs the team shares CPUs, and beside one busy process on
+//    2 vCPUs a pool call measured 1.25x slower than a serial one although no helper stalled.
+// Then the pool sits out the next `backoff` calls (their callers run serially, timed),
+// doubling up to max_backoff while it keeps happening and halving after each call that paid,
+// so a quiet machine keeps its threads and a busy one stops paying for them.
 constexpr double late_ns = 200e3;
+constexpr double pays = 0.95;
 constexpr std::uint32_t max_backoff = 64;
+constexpr int size_classes = 20;  // tasks < 2^20
+
+// A moving average (weight 1/4 for the newest value); 0: no value yet.
+inline double blend(double average, double x) noexcept {
+  return average == 0 ? x : average + (x - average) / 4;
+}
 
 double now_ns() noexcept {
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -78,10 +91,15 @@ class pool {
 
   bool run(std::size_t tasks, int team, task_fn task, void* context) noexcept {
     if (busy_.exchange(true, std::memory_order_acquire)) return false;
-    if (sit_out_ > 0) {  // owned by the busy_ holder
+    // Owned by the busy_ holder: sit_out_, backoff_, serial_ns_.
+    double& serial_ns = serial_ns_[std::bit_width(tasks) - 1];
+    const double start = now_ns();
+    if (sit_out_ > 0) {
       --sit_out_;
+      for (std::size_t i = 0; i < tasks; ++i) task(context, i);
+      serial_ns = blend(serial_ns, (now_ns() - start) / static_cast<double>(tasks));
       busy_.store(false, std::memory_order_release);
-      return false;
+      return true;
     }
     const std::uint64_t gen = ((state_.load(std::memory_order_relaxed) >> gen_shift) + 1) & gen_mask;
     task_.store(task, std::memory_order_relaxed);
@@ -105,7 +123,10 @@ class pool {
         done_.wait(d, std::memory_order_acquire);
       }
     }
-    if (blocked_at != 0 && now_ns() - blocked_at > late_ns) {
+    const double end = now_ns();
+    const bool late = blocked_at != 0 && end - blocked_at > late_ns;
+    const bool no_gain = serial_ns != 0 && (end - start) / static_cast<double>(tasks) > pays * serial_ns;
+    if (late || no_gain) {
       backoff_ = std::min(std::max<std::uint32_t>(2 * backoff_, 1), max_backoff);
       sit_out_ = backoff_;
     } else {
@@ -156,7 +177,9 @@ class pool {
   std::atomic<std::uint32_t> wake_{0};
   std::atomic<bool> busy_{false};
   std::atomic<bool> stop_{false};
-  std::uint32_t backoff_ = 0, sit_out_ = 0;  // read and written only by the busy_ holder
+  // Read and written only by the busy_ holder.
+  std::uint32_t backoff_ = 0, sit_out_ = 0;
+  double serial_ns_[size_classes] = {};  // per task, of the calls sat out, by log2(tasks)
   std::vector<std::thread> helpers_;
 };
 
