@@ -56,11 +56,12 @@ struct epilogue {
 
 // Writes rows ids[0..n) of `t` (ids and positions already validated) to out: row i at element
 // i * out_stride of out (float, f16 or bf16 by the kernel's out_type), through the epilogue.
-// ids[n .. n + lookahead) are valid too and only prefetched: the rows of the next task of the
-// call, so that its first rows are in flight when it starts, on this thread or another.
+// next_ids[0 .. next_n) (valid ids too, or none) are only prefetched: the rows this thread
+// gathers next (the next task it runs of the call), so that they are in flight when it starts.
 template <class Id>
-using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, std::size_t lookahead,
-                           void* out, std::size_t out_stride, const epilogue& e) noexcept;
+using gather_fn = void (*)(const table_view& t, const Id* ids, std::size_t n, const Id* next_ids,
+                           std::size_t next_n, void* out, std::size_t out_stride,
+                           const epilogue& e) noexcept;
 
 struct kernel_set {
   std::string_view name;  // a string literal (active_isa() promises NUL termination)

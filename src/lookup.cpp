@@ -138,14 +138,16 @@ struct job {
 };
 
 // Rows [first, last) of the call: the kernel on their ids, with the epilogue of output row
-// `first` on (positions advance with the row). Sharded: ids outside the shard write a row of
-// dim zeros (+0.0 in every output type; no scale or position is applied to it).
+// `first` on (positions advance with the row), prefetching on into rows [next, next_last),
+// the ones this thread does next. Sharded: ids outside the shard write a row of dim zeros
+// (+0.0 in every output type; no scale or position is applied to it).
 template <class Id, class Out>
-void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last) noexcept {
+void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last, std::size_t next,
+                  std::size_t next_last) noexcept {
   const std::size_t dim = j.dim, stride = j.stride;
   if (!j.sharded) {
-    j.gather(j.view, j.ids + first, last - first, j.n - last, j.out + first * stride, stride,
-             j.ep.from(first));
+    j.gather(j.view, j.ids + first, last - first, j.ids + next, next_last - next,
+             j.out + first * stride, stride, j.ep.from(first));
     return;
   }
   const auto in_shard = [&](Id id) {
@@ -160,16 +162,28 @@ void gather_range(const job<Id, Out>& j, std::size_t first, std::size_t last) no
     std::size_t m = 0;
     for (; i + m < last && m < shard_batch && in_shard(j.ids[i + m]); ++m)
       rebased[m] = static_cast<Id>(static_cast<std::int64_t>(j.ids[i + m]) - j.begin);
-    if (m > 0) j.gather(j.view, rebased, m, 0, j.out + i * stride, stride, j.ep.from(i));
+    if (m > 0) j.gather(j.view, rebased, m, nullptr, 0, j.out + i * stride, stride, j.ep.from(i));
     i += m;
   }
 }
 
+// Task i of a call: rows [i * rows_per_task, ...), then (prefetched) the rows of task `next`
+// (detail::no_task: none).
+template <class Id, class Out>
+void run_task_then(void* context, std::size_t i, std::size_t next) noexcept {
+  const auto& j = *static_cast<const job<Id, Out>*>(context);
+  const auto row = [&](std::size_t task) { return std::min(j.n, task * j.rows_per_task); };
+  if (next == detail::no_task)
+    gather_range(j, row(i), row(i + 1), 0, 0);
+  else
+    gather_range(j, row(i), row(i + 1), row(next), row(next + 1));
+}
+
+// Task i for a caller's pool (lookup_options::parallel), which does not say what a thread runs
+// next: prefetching runs on into the following task, as when one thread runs them in order.
 template <class Id, class Out>
 void run_task(void* context, std::size_t i) noexcept {
-  const auto& j = *static_cast<const job<Id, Out>*>(context);
-  const std::size_t first = i * j.rows_per_task;
-  gather_range(j, first, std::min(j.n, first + j.rows_per_task));
+  run_task_then<Id, Out>(context, i, i + 1);
 }
 
 template <class Id, class Out>
@@ -229,8 +243,8 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
     return {};
   }
   const int team = tasks > 1 ? lookup_threads(n, dim, options) : 1;
-  if (team > 1 && detail::run_on_pool(tasks, team, &run_task<Id, Out>, &j)) return {};
-  gather_range(j, 0, n);
+  if (team > 1 && detail::run_on_pool(tasks, team, &run_task_then<Id, Out>, &j)) return {};
+  gather_range(j, 0, n, n, n);
   return {};
 }
 

@@ -1,7 +1,8 @@
 // embtab's own threads: a persistent pool. One job at a time: its tasks are claimed from one
 // atomic word that also carries the job's generation and task count, so a helper that wakes
 // late (descheduled, or still asleep) finds no task left and touches nothing, and the caller,
-// which claims tasks too, only ever waits for tasks another thread has started.
+// which claims tasks too, only ever waits for tasks another thread holds: the one it runs and
+// the one it claimed to run next (so that it can prefetch that one's rows).
 //
 // Why not an OpenMP team: `#pragma omp parallel` ends in a barrier that the calling thread
 // cannot leave before every team member has arrived, so one descheduled thread holds up the
@@ -96,7 +97,7 @@ class pool {
     const double start = now_ns();
     if (sit_out_ > 0) {
       --sit_out_;
-      for (std::size_t i = 0; i < tasks; ++i) task(context, i);
+      for (std::size_t i = 0; i < tasks; ++i) task(context, i, i + 1 < tasks ? i + 1 : no_task);
       serial_ns = blend(serial_ns, (now_ns() - start) / static_cast<double>(tasks));
       busy_.store(false, std::memory_order_release);
       return true;
@@ -137,25 +138,38 @@ class pool {
   }
 
  private:
-  // Claims and runs tasks of the current job until none is left. Thread k (0: the caller)
-  // joins only if k < the job's team.
+  // Claims and runs tasks of the current job until none is left, each claimed before the one
+  // before it runs, so that one prefetches the rows of the next (a thread holds at most two
+  // tasks, one of them running). Thread k (0: the caller) joins only if k < the job's team.
   void work(unsigned k) noexcept {
     std::uint64_t s = state_.load(std::memory_order_acquire);
-    const std::uint64_t gen = s >> gen_shift;
+    const std::uint64_t gen = s >> gen_shift, tasks = (s >> count_bits) & count_mask;
     // Read after the acquire: this job's values or a later job's, and a later job can only
     // have started once every task of this one has run, so then no claim below succeeds.
     if (k >= static_cast<unsigned>(team_.load(std::memory_order_relaxed))) return;
     const task_fn task = task_.load(std::memory_order_relaxed);
     void* const context = context_.load(std::memory_order_relaxed);
+    std::size_t current = claim(s, gen);
+    while (current != no_task) {
+      // While this thread holds `current` unrun, the job cannot end, so the claim is of it.
+      const std::size_t next = claim(s, gen);
+      task(context, current, next);
+      // The caller returns once done_ reaches tasks: nothing of the job is touched after this
+      // (it can only get there with no `next` held).
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_all();
+      current = next;
+    }
+  }
+
+  // The next unclaimed task of job `gen`, claimed (s: the last state seen), or no_task.
+  std::size_t claim(std::uint64_t& s, std::uint64_t gen) noexcept {
     for (;;) {
       const std::uint64_t tasks = (s >> count_bits) & count_mask, next = s & count_mask;
-      if (s >> gen_shift != gen || next >= tasks) return;
-      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire))
-        continue;
-      task(context, static_cast<std::size_t>(next));
-      // The caller returns once done_ reaches tasks: nothing of the job is touched after this.
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == tasks) done_.notify_all();
-      ++s;
+      if (s >> gen_shift != gen || next >= tasks) return no_task;
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        ++s;
+        return static_cast<std::size_t>(next);
+      }
     }
   }
 

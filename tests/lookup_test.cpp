@@ -238,7 +238,7 @@ TEST_P(LargeIds, KernelsAddressRowsPast32Bits) {
   std::vector<std::int64_t> ids64;
   for (const std::size_t i : order) ids64.push_back(targets[i]);
   std::vector<float> out(ids64.size() * dim);
-  kernels.gather64[0][static_cast<std::size_t>(type)](view, ids64.data(), ids64.size(), 0, out.data(), dim, {});
+  kernels.gather64[0][static_cast<std::size_t>(type)](view, ids64.data(), ids64.size(), nullptr, 0, out.data(), dim, {});
   check(out, order, "int64");
 
   std::vector<std::size_t> small;  // the targets an int32 can name
@@ -249,7 +249,7 @@ TEST_P(LargeIds, KernelsAddressRowsPast32Bits) {
       ids32.push_back(static_cast<std::int32_t>(targets[i]));
     }
   out.assign(ids32.size() * dim, 0.0f);
-  kernels.gather32[0][static_cast<std::size_t>(type)](view, ids32.data(), ids32.size(), 0, out.data(), dim, {});
+  kernels.gather32[0][static_cast<std::size_t>(type)](view, ids32.data(), ids32.size(), nullptr, 0, out.data(), dim, {});
   check(out, small, "int32");
 }
 

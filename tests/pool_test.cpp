@@ -1,13 +1,17 @@
-// embtab's own pool (src/parallel.cpp), white-box: every task runs once, and a helper that
-// stalls in the middle of a task makes the pool sit out the next call (run serially on the
-// calling thread), after which it uses its threads again.
+// embtab's own pool (src/parallel.cpp), white-box: every task runs once, each told truly which
+// task its thread runs next; a helper that stalls in the middle of a task makes the pool sit
+// out the next call (run serially on the calling thread), after which it uses its threads again.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "parallel.hpp"
 
@@ -34,12 +38,43 @@ struct record {
   }
 };
 
-void task(void* context, std::size_t i) {
+void task(void* context, std::size_t i, std::size_t /*next*/) {
   auto& r = *static_cast<record*>(context);
   r.runs[i].fetch_add(1);
   if (std::this_thread::get_id() != r.caller && r.on_helpers.fetch_add(1) == 0)
     std::this_thread::sleep_for(r.stall);
   std::this_thread::sleep_for(r.work);
+}
+
+// Per thread, the (task, next) pairs in the order the thread ran them.
+struct sequences {
+  std::mutex m;
+  std::map<std::thread::id, std::vector<std::pair<std::size_t, std::size_t>>> by_thread;
+};
+
+void record_order(void* context, std::size_t i, std::size_t next) {
+  auto& r = *static_cast<sequences*>(context);
+  std::this_thread::sleep_for(20us);
+  const std::lock_guard<std::mutex> lock(r.m);
+  r.by_thread[std::this_thread::get_id()].emplace_back(i, next);
+}
+
+TEST(OwnPoolOrder, EachTaskRunsOnceAndItsNextIsWhatItsThreadRunsNext) {
+  constexpr std::size_t tasks = 200;
+  for (int round = 0; round < 20; ++round) {
+    sequences r;
+    ASSERT_TRUE(embtab::detail::run_on_pool(tasks, 2, &record_order, &r));
+    std::vector<int> runs(tasks, 0);
+    for (const auto& [thread, seq] : r.by_thread) {
+      for (std::size_t k = 0; k < seq.size(); ++k) {
+        ASSERT_LT(seq[k].first, tasks);
+        ++runs[seq[k].first];
+        const std::size_t want = k + 1 < seq.size() ? seq[k + 1].first : embtab::detail::no_task;
+        ASSERT_EQ(seq[k].second, want) << "round " << round << ", task " << seq[k].first;
+      }
+    }
+    ASSERT_EQ(runs, std::vector<int>(tasks, 1)) << "round " << round;
+  }
 }
 
 TEST(OwnPoolPolicy, SitsOutTheCallAfterAHelperStalledMidTaskThenComesBack) {

@@ -290,18 +290,20 @@ inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch&
 }
 
 // The row loop shared by every output: row i of the ids handed to f(i, row, prefetch) with
-// the row prefetch_distance ids ahead in flight, into the lookahead ids past n (a task of a
-// threaded call that stopped prefetching at its last row left the next task's first rows
-// cold: with 4-row tasks at D = 4096 the tasks run one after another took 1.3x the time of
-// one range).
+// the row prefetch_distance ids ahead in flight, running on into next_ids, the rows this
+// thread does next (a task of a threaded call that stopped prefetching at its last row left
+// its next task's first rows cold: with 4-row tasks at D = 4096 the tasks run one after
+// another took 1.3x the time of one range).
 template <class Id, class F>
-inline void for_each_row(const table_view& t, const Id* ids, std::size_t n, std::size_t lookahead,
-                         F&& f) noexcept {
-  const std::size_t ahead = prefetch_distance(t.row_bytes), known = n + lookahead;
+inline void for_each_row(const table_view& t, const Id* ids, std::size_t n, const Id* next_ids,
+                         std::size_t next_n, F&& f) noexcept {
+  const std::size_t ahead = prefetch_distance(t.row_bytes);
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
+    const std::size_t k = i + ahead;
+    const Id* next_id = k < n ? ids + k : (k - n < next_n ? next_ids + (k - n) : nullptr);
     const std::byte* next =
-        i + ahead < known ? t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride : nullptr;
+        next_id != nullptr ? t.data + static_cast<std::size_t>(*next_id) * t.stride : nullptr;
     row_prefetch prefetch(next, t.row_bytes);
     f(i, row, prefetch);
   }
@@ -312,15 +314,15 @@ inline constexpr bool same_bits =
     (Type == dtype::f16 && std::is_same_v<Out, f16>) || (Type == dtype::bf16 && std::is_same_v<Out, bf16>);
 
 template <class Arch, dtype Type, class Id, class Out>
-void gather(const table_view& t, const Id* ids, std::size_t n, std::size_t lookahead,
-            void* out_bytes, std::size_t out_stride, const epilogue& e) noexcept {
+void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_ids,
+            std::size_t next_n, void* out_bytes, std::size_t out_stride, const epilogue& e) noexcept {
   using dec = decoder<Arch, Type>;
   Out* out = static_cast<Out*>(out_bytes);
   const std::size_t dim = t.dim;
   if constexpr (std::is_same_v<Out, float>) {
     if (plain(e) && !e.streaming) {
     // The plain path: decode straight into the fp32 output row.
-    for_each_row(t, ids, n, lookahead, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+    for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
       float* dst = out + i * out_stride;
       if constexpr (block_decoder<dec>) {
         copy_blocks(dec(row, dim), prefetch, dst, dim);
@@ -335,7 +337,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, std::size_t looka
     }
     if constexpr (block_decoder<dec>) {
       if (plain(e)) {
-        for_each_row(t, ids, n, lookahead, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+        for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
           stream_blocks<Arch>(dec(row, dim), prefetch, out + i * out_stride, dim);
         });
         _mm_sfence();
@@ -345,7 +347,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, std::size_t looka
   }
   if constexpr (same_bits<Type, Out>) {
     if (plain(e)) {
-      for_each_row(t, ids, n, lookahead, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+      for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
         copy_bits_row<Arch>(row, 2 * dim, prefetch, out + i * out_stride, e.streaming);
       });
       if (e.streaming) _mm_sfence();
@@ -359,7 +361,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, std::size_t looka
   // sequential position rows, 1.45-1.52x -> 1.20-1.22x the plain lookup).
   const table_view* pt = e.positions;
   const std::size_t pos_ahead = pt != nullptr ? prefetch_distance(pt->row_bytes) : 0;
-  for_each_row(t, ids, n, lookahead, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+  for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
     const std::byte* position_next = nullptr;
     if (pt != nullptr && i + pos_ahead < n) {
       const std::size_t p = position(e, i + pos_ahead);

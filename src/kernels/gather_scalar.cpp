@@ -24,14 +24,17 @@ inline void store_one(float v, f16* p) noexcept { p->bits = f32_to_f16_bits(v); 
 inline void store_one(float v, bf16* p) noexcept { p->bits = f32_to_bf16_bits(v); }
 
 template <dtype Type, class Id, class Out>
-void gather(const table_view& t, const Id* ids, std::size_t n, std::size_t lookahead,
-            void* out_bytes, std::size_t out_stride, const epilogue& e) noexcept {
+void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_ids,
+            std::size_t next_n, void* out_bytes, std::size_t out_stride, const epilogue& e) noexcept {
   Out* out = static_cast<Out*>(out_bytes);
   const std::size_t ahead = prefetch_distance(t.row_bytes);
   const std::size_t dim = t.dim;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + ahead < n + lookahead)
-      row_prefetch(t.data + static_cast<std::size_t>(ids[i + ahead]) * t.stride, t.row_bytes).finish();
+    const std::size_t later = i + ahead;
+    const Id* next_id =
+        later < n ? ids + later : (later - n < next_n ? next_ids + (later - n) : nullptr);
+    if (next_id != nullptr)
+      row_prefetch(t.data + static_cast<std::size_t>(*next_id) * t.stride, t.row_bytes).finish();
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     Out* dst = out + i * out_stride;
     if constexpr (std::is_same_v<Out, float>) {
