@@ -105,10 +105,13 @@ struct lookup_options {
 // prefetched a few ids ahead.
 //
 // Threads: a split call cuts out into lookup_tasks() contiguous stretches that threads claim
-// from a shared counter; the calling thread claims them too and returns when all are done. It
-// never waits for a thread that has not started a stretch: a helper that wakes late finds
-// nothing left. Without threads (fork's child, threads that could not be started) the caller
-// does every stretch itself.
+// from a shared counter, each thread one ahead of the one it runs; the calling thread claims
+// them too and returns when all are done. It never waits for a thread that has not claimed a
+// stretch: a helper that wakes late finds nothing left. The pool checks after each call
+// whether its threads paid (a helper descheduled mid-stretch, or no faster than the calls it
+// ran serially); when not (a busy machine), the next calls run serially on the caller, 1, 2,
+// 4 ... 64 of them, before it tries again. Without threads (fork's child, threads that could
+// not be started) the caller does every stretch itself.
 [[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int32_t> ids, std::span<float> out,
                             const lookup_options& options = {}) noexcept;
 [[nodiscard]] EMBTAB_API status lookup(const table& t, std::span<const std::int64_t> ids, std::span<float> out,
