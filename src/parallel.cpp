@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -88,6 +89,16 @@ class pool {
     wake_.fetch_add(1, std::memory_order_release);
     wake_.notify_all();
     for (auto& h : helpers_) h.join();
+  }
+
+  // Forgets what the pool measured (sit-outs pending, backoff, serial times). False, having
+  // changed nothing, while a call holds the pool.
+  bool forget() noexcept {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    backoff_ = sit_out_ = 0;
+    std::fill(std::begin(serial_ns_), std::end(serial_ns_), 0.0);
+    busy_.store(false, std::memory_order_release);
+    return true;
   }
 
   bool run(std::size_t tasks, int team, task_fn task, void* context) noexcept {
@@ -208,9 +219,12 @@ int default_team() noexcept {
 #endif
 }
 
-bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept {
-  // Created at the first threaded call, stopped (threads joined) at exit. Constructing it
-  // allocates; a failure to start threads leaves a smaller pool, never an exception.
+namespace {
+
+// The process's pool: created at the first call, stopped (threads joined) at exit.
+// Constructing it allocates; a failure to start threads leaves a smaller pool, never an
+// exception; null when even that failed.
+pool* shared_pool() noexcept {
   static pool* const shared = []() noexcept -> pool* {
     try {
       static pool p(default_team());
@@ -219,7 +233,19 @@ bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexc
       return nullptr;
     }
   }();
+  return shared;
+}
+
+}  // namespace
+
+bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept {
+  pool* const shared = shared_pool();
   return shared != nullptr && shared->run(tasks, team, task, context);
+}
+
+bool forget_pool_measurements() noexcept {
+  pool* const shared = shared_pool();
+  return shared != nullptr && shared->forget();
 }
 
 }  // namespace embtab::detail

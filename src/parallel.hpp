@@ -24,4 +24,9 @@ int default_team() noexcept;
 // caller then runs the tasks itself. 2 <= tasks < 2^20.
 bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept;
 
+// For tests: makes the pool forget what it measured (pending sit-outs, backoff, the serial
+// times per size class), as in a new process. False, having changed nothing, while a call
+// holds the pool.
+bool forget_pool_measurements() noexcept;
+
 }  // namespace embtab::detail
