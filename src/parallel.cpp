@@ -12,11 +12,11 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <iterator>
 #include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <thread>

@@ -300,8 +300,7 @@ inline void for_each_row(const table_view& t, const Id* ids, std::size_t n, cons
   const std::size_t ahead = prefetch_distance(t.row_bytes);
   for (std::size_t i = 0; i < n; ++i) {
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
-    const std::size_t k = i + ahead;
-    const Id* next_id = k < n ? ids + k : (k - n < next_n ? next_ids + (k - n) : nullptr);
+    const Id* next_id = id_at(ids, n, next_ids, next_n, i + ahead);
     const std::byte* next =
         next_id != nullptr ? t.data + static_cast<std::size_t>(*next_id) * t.stride : nullptr;
     row_prefetch prefetch(next, t.row_bytes);

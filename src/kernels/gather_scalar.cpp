@@ -30,10 +30,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
   const std::size_t ahead = prefetch_distance(t.row_bytes);
   const std::size_t dim = t.dim;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t later = i + ahead;
-    const Id* next_id =
-        later < n ? ids + later : (later - n < next_n ? next_ids + (later - n) : nullptr);
-    if (next_id != nullptr)
+    if (const Id* next_id = id_at(ids, n, next_ids, next_n, i + ahead); next_id != nullptr)
       row_prefetch(t.data + static_cast<std::size_t>(*next_id) * t.stride, t.row_bytes).finish();
     const std::byte* row = t.data + static_cast<std::size_t>(ids[i]) * t.stride;
     Out* dst = out + i * out_stride;

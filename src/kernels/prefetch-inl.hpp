@@ -49,5 +49,14 @@ class row_prefetch {
   std::uintptr_t line_ = 0, end_ = 0;
 };
 
+// The id k places into this thread's order of rows, ids[0 .. n) then next_ids[0 .. next_n)
+// (the rows of the task it runs next): the row to prefetch k rows ahead; null past both.
+template <class Id>
+inline const Id* id_at(const Id* ids, std::size_t n, const Id* next_ids, std::size_t next_n,
+                       std::size_t k) noexcept {
+  if (k < n) return ids + k;
+  return k - n < next_n ? next_ids + (k - n) : nullptr;
+}
+
 }  // namespace
 }  // namespace embtab::detail
