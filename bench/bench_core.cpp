@@ -168,13 +168,31 @@ id_stream::id_stream(std::size_t rows, std::size_t n, ids_mode mode, std::size_t
 }
 
 out_buffer::out_buffer(std::size_t n) : n_(n) {
-  const std::size_t bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + 63) / 64 * 64;
-  p_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  // Outputs of 2 MiB or more on huge pages (as a runtime's large activation buffers may well
+  // be): on 4 KiB pages, two buffers' different physical pages made the same lookup measure up
+  // to 15% apart at D = 4096, N = 4096.
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  const std::size_t line_bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + 63) / 64 * 64;
+  const std::size_t align = line_bytes >= huge ? huge : 64;
+  const std::size_t bytes = (line_bytes + align - 1) / align * align;
+  p_.reset(static_cast<float*>(std::aligned_alloc(align, bytes)));
   if (!p_) throw std::bad_alloc();
+  if (align == huge) (void)madvise(p_.get(), bytes, MADV_HUGEPAGE);
   std::memset(p_.get(), 0, bytes);
 }
 
 void out_buffer::deleter::operator()(float* p) const noexcept { std::free(p); }
+
+out_ring::out_ring(std::size_t ops, std::size_t floats) : turns_(ops, 0) {
+  const std::size_t llc = embtab::streaming_min_bytes();
+  const std::size_t evict = std::max<std::size_t>(std::size_t{64} << 20, llc < (std::size_t{1} << 40) ? 2 * llc : 0);
+  const std::size_t bytes = std::max<std::size_t>(floats * sizeof(float), 1);
+  const std::size_t count = std::max(ops, (evict + bytes - 1) / bytes + 1);
+  buffers_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) buffers_.emplace_back(floats);
+}
+
+out_buffer& out_ring::next(std::size_t op) { return buffers_[(op + turns_[op]++) % buffers_.size()]; }
 
 std::size_t bytes_per_token(const embtab::table& t) noexcept {
   return t.row_stride() + t.dim() * sizeof(float);
@@ -334,8 +352,8 @@ double now_ns(clock_kind clock) noexcept {
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
-std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
-                                                  double rep_seconds, int reps) {
+std::vector<std::vector<double>> measure_interleaved_reps(std::span<const timed_op> ops,
+                                                          double rep_seconds, int reps) {
   const std::size_t k = ops.size();
   std::vector<std::size_t> calls(k, 1);
   for (std::size_t i = 0; i < k; ++i) {
@@ -347,16 +365,29 @@ std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
     calls[i] = static_cast<std::size_t>(std::clamp(rep_seconds * 1e9 / t, 1.0, 1e7));
   }
   std::vector<std::vector<double>> ns(k);
+  for (std::size_t i = 0; i < k; ++i) ns[i].resize(static_cast<std::size_t>(std::max(reps, 0)));
   for (int r = 0; r < reps; ++r)
-    for (std::size_t i = 0; i < k; ++i) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t i = (j + static_cast<std::size_t>(r)) % k;  // rotated: no op always follows the same one
       const clock_kind clock = clock_for(ops[i].threads);
       const double t0 = now_ns(clock);
       for (std::size_t c = 0; c < calls[i]; ++c) ops[i].run();
-      ns[i].push_back((now_ns(clock) - t0) / static_cast<double>(calls[i]));
+      ns[i][static_cast<std::size_t>(r)] = (now_ns(clock) - t0) / static_cast<double>(calls[i]);
     }
-  std::vector<call_stats> stats(k);
-  for (std::size_t i = 0; i < k; ++i) stats[i] = summarize(std::move(ns[i]));
+  return ns;
+}
+
+std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
+                                                  double rep_seconds, int reps) {
+  std::vector<call_stats> stats;
+  for (auto& ns : measure_interleaved_reps(ops, rep_seconds, reps)) stats.push_back(summarize(std::move(ns)));
   return stats;
+}
+
+double paired_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(a[i] / b[i]);
+  return summarize(std::move(r)).median;
 }
 
 std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,

@@ -97,6 +97,25 @@ class out_buffer {
   std::size_t n_;
 };
 
+// Output buffers taken in turn, for ops timed together: op k's t-th call writes buffer
+// (k + t) % size(). Every op writes every buffer, so no op keeps one whose physical pages
+// happen to suit it (an op in a buffer of its own measured up to 15% apart from the same op
+// in another, D = 4096, N = 4096), and there are enough of them (twice the last-level cache,
+// 64 MiB at least) that each call finds its output evicted, as a runtime's activations are
+// after a pass over the model's weights. (One buffer per op let an op's back-to-back calls at
+// N = 512 find their 8 MiB output still in the L3.)
+class out_ring {
+ public:
+  out_ring(std::size_t ops, std::size_t floats);
+  out_buffer& next(std::size_t op);
+  out_buffer& at(std::size_t i) { return buffers_[i]; }
+  std::size_t size() const noexcept { return buffers_.size(); }
+
+ private:
+  std::vector<out_buffer> buffers_;
+  std::vector<std::size_t> turns_;
+};
+
 // Bytes one looked-up token moves: its stored row (row_stride) read plus dim floats written.
 std::size_t bytes_per_token(const embtab::table& t) noexcept;
 
@@ -166,12 +185,21 @@ struct call_stats {
 };
 call_stats summarize(std::vector<double> ns);
 
-// ns per call of each op, timed round-robin (rep r runs every op once), so a ratio of two ops
-// is taken under the same machine conditions. Each op is called once to warm up and once to
+// ns per call of each op, timed round-robin (rep r runs every op once, starting from op
+// r % ops.size(), so no op always runs after the same one: with 64 MiB outputs an op measured
+// up to 5% slower in one place of the order than in another), so a ratio of two ops is taken
+// under the same machine conditions. Each op is called once to warm up and once to
 // calibrate, then `reps` times in batches of about rep_seconds (at least one call); the
 // statistics are over the batches' means (over single calls for ops slower than rep_seconds).
 std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
                                                   double rep_seconds, int reps);
+// The same timing, every batch kept: ns[op][rep], ns per call of op in rep.
+std::vector<std::vector<double>> measure_interleaved_reps(std::span<const timed_op> ops,
+                                                          double rep_seconds, int reps);
+// The median over reps of a[r] / b[r]: two ops compared batch by batch, each pair timed back to
+// back, so a slow spell of a shared machine that spans a few batches slows both sides of those
+// ratios instead of one side of a ratio of medians.
+double paired_ratio(const std::vector<double>& a, const std::vector<double>& b);
 // The medians of measure_interleaved_stats.
 std::vector<double> measure_interleaved(std::span<const timed_op> ops, double rep_seconds,
                                         int reps);

@@ -356,6 +356,8 @@ void bm_contention(benchmark::State& st, shape s, bool busy) {
 // outputs/...: lookup into a runtime's activations, timed interleaved in one process (each
 // op reads its own part of the cold id pool and writes its own buffer). All ops run with the
 // library's default streaming rule (see embtab::streaming_min_bytes) unless named otherwise.
+// Times (x_ns) are medians over 41 rounds; ratios (x/f32) are paired (eb::paired_ratio): the
+// median of each round's x / f32, timed in that round.
 //   f32            f32 table -> fp32 out (the plain lookup every ratio divides by)
 //   f16, bf16      f16 -> f16 and bf16 -> bf16 (a copy of the bits)
 //   scale          f32 -> fp32 with scale 45.25 (sqrt(2048) in bf16, as Gemma)
@@ -380,14 +382,12 @@ void bm_outputs(benchmark::State& st, shape s) {
   for (std::size_t i = 0; i < s.n; ++i) short_ids[i] = static_cast<std::int64_t>(i % sequence);
   constexpr std::size_t ops_count = 8;
   std::vector<eb::id_stream> ids;
-  std::vector<eb::out_buffer> outs;
-  for (std::size_t k = 0; k < ops_count; ++k) {
-    ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
-    outs.emplace_back(s.n * s.dim);
-  }
-  const auto as16 = [&](std::size_t k, auto tag) {
+  for (std::size_t k = 0; k < ops_count; ++k) ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
+  eb::out_ring outs(ops_count, s.n * s.dim);
+  const auto out_of = [&](std::size_t k) -> eb::out_buffer& { return outs.next(k); };
+  const auto as16 = [&](eb::out_buffer& out, auto tag) {
     using T = decltype(tag);
-    return std::span<T>(reinterpret_cast<T*>(outs[k].data()), s.n * s.dim);
+    return std::span<T>(reinterpret_cast<T*>(out.data()), s.n * s.dim);
   };
   const embtab::lookup_options plain{.threads = s.threads};
   const embtab::lookup_options scaled{.threads = s.threads, .scale = 45.25f};
@@ -404,36 +404,38 @@ void bm_outputs(benchmark::State& st, shape s) {
   };
   // Fused and separate position adds give the same bits.
   for (const auto* fused : {&positioned, &cached}) {
-    if (!embtab::lookup(f32, ids[4].first(), outs[4].span(), *fused).ok() ||
-        !embtab::lookup(f32, ids[4].first(), outs[5].span(), plain).ok())
+    if (!embtab::lookup(f32, ids[4].first(), outs.at(0).span(), *fused).ok() ||
+        !embtab::lookup(f32, ids[4].first(), outs.at(1).span(), plain).ok())
       return st.SkipWithError("lookup failed");
-    add_rows(*fused->positions, outs[5].data());
-    if (std::memcmp(outs[4].data(), outs[5].data(), s.n * s.dim * sizeof(float)) != 0)
+    add_rows(*fused->positions, outs.at(1).data());
+    if (std::memcmp(outs.at(0).data(), outs.at(1).data(), s.n * s.dim * sizeof(float)) != 0)
       return st.SkipWithError("fused positions differ from lookup + add");
   }
   const auto run = [](embtab::status r) { benchmark::DoNotOptimize(r); };
   const eb::timed_op ops[ops_count] = {
-      {[&] { run(embtab::lookup(f32, ids[0].next(), outs[0].span(), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(f16, ids[1].next(), as16(1, embtab::f16{}), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(bf16, ids[2].next(), as16(2, embtab::bf16{}), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[3].next(), outs[3].span(), scaled)); }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[4].next(), outs[4].span(), positioned)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[0].next(), out_of(0).span(), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f16, ids[1].next(), as16(out_of(1), embtab::f16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(bf16, ids[2].next(), as16(out_of(2), embtab::bf16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[3].next(), out_of(3).span(), scaled)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[4].next(), out_of(4).span(), positioned)); }, s.threads},
       {[&] {
-         run(embtab::lookup(f32, ids[5].next(), outs[5].span(), plain));
-         add_rows(pos, outs[5].data());
+         auto& out = out_of(5);
+         run(embtab::lookup(f32, ids[5].next(), out.span(), plain));
+         add_rows(pos, out.data());
        }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[6].next(), outs[6].span(), cached)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[6].next(), out_of(6).span(), cached)); }, s.threads},
       {[&] {
-         run(embtab::lookup(f32, ids[7].next(), outs[7].span(), plain));
-         add_rows(short_pos, outs[7].data());
+         auto& out = out_of(7);
+         run(embtab::lookup(f32, ids[7].next(), out.span(), plain));
+         add_rows(short_pos, out.data());
        }, s.threads}};
-  std::vector<double> ns;
-  for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
+  std::vector<std::vector<double>> reps;
+  for (auto _ : st) reps = eb::measure_interleaved_reps(ops, 0.02, 41);
   const char* names[ops_count] = {"f32",  "f16", "bf16", "scale", "positions", "lookup_then_add",
                                   "positions_cached", "cached_then_add"};
   for (std::size_t k = 0; k < ops_count; ++k) {
-    st.counters[std::string(names[k]) + "_ns"] = ns[k] / static_cast<double>(s.n);
-    if (k > 0) st.counters[std::string(names[k]) + "/f32"] = ns[k] / ns[0];
+    st.counters[std::string(names[k]) + "_ns"] = eb::summarize(reps[k]).median / static_cast<double>(s.n);
+    if (k > 0) st.counters[std::string(names[k]) + "/f32"] = eb::paired_ratio(reps[k], reps[0]);
   }
   st.counters["streams"] = s.n * s.dim * sizeof(float) >= embtab::streaming_min_bytes() ? 1 : 0;
 }
@@ -442,18 +444,18 @@ void bm_outputs(benchmark::State& st, shape s) {
 // gather (one memcpy per row), interleaved; then the first two again, each followed by what a
 // runtime's next layer does first, reading the output (a word of every cache line): the case
 // the automatic rule (stream only outputs of at least the last-level cache) is made for.
-// Every op writes its own buffer, so at these sizes each call finds its output evicted.
+// Outputs come from an eb::out_ring: each call finds its output evicted (cold), as after a
+// pass over a model's weights. The last two ops (warm_...) write one buffer each, call after
+// call, so their output is as cached as its size allows: a loop reusing its buffer.
 void bm_streaming(benchmark::State& st, shape s) {
   use_shape(s.rows, s.dim);
   (void)embtab::set_isa(default_isa());
   const auto& f32 = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
   std::vector<eb::id_stream> ids;
-  std::vector<eb::out_buffer> outs;
-  constexpr std::size_t ops_count = 5;
-  for (std::size_t k = 0; k < ops_count; ++k) {
-    ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
-    outs.emplace_back(s.n * s.dim);
-  }
+  constexpr std::size_t ops_count = 7;
+  for (std::size_t k = 0; k < ops_count; ++k) ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
+  eb::out_ring outs(ops_count, s.n * s.dim);
+  eb::out_buffer warm_on(s.n * s.dim), warm_off(s.n * s.dim);  // each reused by one op: warm
   const std::size_t rule = embtab::streaming_min_bytes();
   const auto read = [&](eb::out_buffer& out) {
     std::uint32_t sum = 0;
@@ -467,37 +469,49 @@ void bm_streaming(benchmark::State& st, shape s) {
   };
   const embtab::lookup_options on{.threads = s.threads, .streaming_stores = true};
   const embtab::lookup_options off{.threads = s.threads};
-  const auto lookup_off = [&](std::size_t k) {
+  const auto lookup_off = [&](std::size_t k, eb::out_buffer& out) {
     embtab::set_streaming_min_bytes(SIZE_MAX);
-    benchmark::DoNotOptimize(embtab::lookup(f32, ids[k].next(), outs[k].span(), off));
+    benchmark::DoNotOptimize(embtab::lookup(f32, ids[k].next(), out.span(), off));
     embtab::set_streaming_min_bytes(rule);
   };
-  if (!embtab::lookup(f32, ids[0].first(), outs[0].span(), on).ok())
+  if (!embtab::lookup(f32, ids[0].first(), outs.at(0).span(), on).ok())
     return st.SkipWithError("lookup failed");
-  if (const auto e = eb::check_rows(f32, ids[0].first(), outs[0].span()); !e.empty())
+  if (const auto e = eb::check_rows(f32, ids[0].first(), outs.at(0).span()); !e.empty())
     return st.SkipWithError(e.c_str());
   const eb::timed_op ops[] = {
-      {[&] { benchmark::DoNotOptimize(embtab::lookup(f32, ids[0].next(), outs[0].span(), on)); }, s.threads},
-      {[&] { lookup_off(1); }, s.threads},
-      {[&] { eb::ideal_gather(f32, ids[2].next(), outs[2].data(), s.threads); }, s.threads},
+      {[&] { benchmark::DoNotOptimize(embtab::lookup(f32, ids[0].next(), outs.next(0).span(), on)); }, s.threads},
+      {[&] { lookup_off(1, outs.next(1)); }, s.threads},
+      {[&] { eb::ideal_gather(f32, ids[2].next(), outs.next(2).data(), s.threads); }, s.threads},
       {[&] {
-         benchmark::DoNotOptimize(embtab::lookup(f32, ids[3].next(), outs[3].span(), on));
-         read(outs[3]);
+         auto& out = outs.next(3);
+         benchmark::DoNotOptimize(embtab::lookup(f32, ids[3].next(), out.span(), on));
+         read(out);
        }, s.threads},
       {[&] {
-         lookup_off(4);
-         read(outs[4]);
+         auto& out = outs.next(4);
+         lookup_off(4, out);
+         read(out);
+       }, s.threads},
+      {[&] {
+         benchmark::DoNotOptimize(embtab::lookup(f32, ids[5].next(), warm_on.span(), on));
+         read(warm_on);
+       }, s.threads},
+      {[&] {
+         lookup_off(6, warm_off);
+         read(warm_off);
        }, s.threads}};
-  std::vector<double> ns;
-  for (auto _ : st) ns = eb::measure_interleaved(ops, 0.02, 25);
-  st.counters["stream_ns"] = ns[0] / static_cast<double>(s.n);
-  st.counters["nostream_ns"] = ns[1] / static_cast<double>(s.n);
-  st.counters["ideal_ns"] = ns[2] / static_cast<double>(s.n);
-  st.counters["ideal/stream"] = ns[2] / ns[0];
-  st.counters["ideal/nostream"] = ns[2] / ns[1];
-  st.counters["stream_then_read_ns"] = ns[3] / static_cast<double>(s.n);
-  st.counters["nostream_then_read_ns"] = ns[4] / static_cast<double>(s.n);
-  st.counters["then_read:nostream/stream"] = ns[4] / ns[3];
+  std::vector<std::vector<double>> reps;
+  for (auto _ : st) reps = eb::measure_interleaved_reps(ops, 0.02, 41);
+  const auto per_token = [&](std::size_t k) { return eb::summarize(reps[k]).median / static_cast<double>(s.n); };
+  st.counters["stream_ns"] = per_token(0);
+  st.counters["nostream_ns"] = per_token(1);
+  st.counters["ideal_ns"] = per_token(2);
+  st.counters["ideal/stream"] = eb::paired_ratio(reps[2], reps[0]);
+  st.counters["ideal/nostream"] = eb::paired_ratio(reps[2], reps[1]);
+  st.counters["stream_then_read_ns"] = per_token(3);
+  st.counters["nostream_then_read_ns"] = per_token(4);
+  st.counters["then_read:nostream/stream"] = eb::paired_ratio(reps[4], reps[3]);
+  st.counters["warm_then_read:nostream/stream"] = eb::paired_ratio(reps[6], reps[5]);
   st.counters["llc_rule_MiB"] = static_cast<double>(rule >> 20);
 }
 
@@ -603,7 +617,7 @@ int main(int argc, char** argv) {
         ->Iterations(1)
         ->Unit(benchmark::kMillisecond);
   }
-  for (const std::size_t n : {std::size_t{512}, std::size_t{4096}}) {
+  for (const std::size_t n : {std::size_t{16}, std::size_t{64}, std::size_t{512}, std::size_t{4096}}) {
     const shape s{32000, 4096, n, 1, ids_mode::cold};
     benchmark::RegisterBenchmark(("outputs/streaming/" + s.suffix()).c_str(), bm_streaming, s)
         ->Iterations(1)
