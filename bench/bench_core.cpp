@@ -184,8 +184,7 @@ out_buffer::out_buffer(std::size_t n) : n_(n) {
 void out_buffer::deleter::operator()(float* p) const noexcept { std::free(p); }
 
 out_ring::out_ring(std::size_t ops, std::size_t floats) : turns_(ops, 0) {
-  const std::size_t llc = embtab::streaming_min_bytes();
-  const std::size_t evict = std::max<std::size_t>(std::size_t{64} << 20, llc < (std::size_t{1} << 40) ? 2 * llc : 0);
+  const std::size_t evict = std::max<std::size_t>(std::size_t{64} << 20, 2 * embtab::last_level_cache_bytes());
   const std::size_t bytes = std::max<std::size_t>(floats * sizeof(float), 1);
   const std::size_t count = std::max(ops, (evict + bytes - 1) / bytes + 1);
   buffers_.reserve(count);

@@ -250,7 +250,7 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
 
 // The last-level cache of cpu0 as Linux reports it (sysfs; glibc's sysconf reports 10x the
 // real L3 on some AMD VMs), else sysconf, else 32 MiB.
-std::size_t detected_streaming_min_bytes() noexcept {
+std::size_t detected_llc_bytes() noexcept {
   for (const char* path : {"/sys/devices/system/cpu/cpu0/cache/index3/size",
                            "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
     if (std::FILE* f = std::fopen(path, "r")) {
@@ -269,8 +269,17 @@ std::size_t detected_streaming_min_bytes() noexcept {
   return std::size_t{32} << 20;
 }
 
+// Half the last-level cache: a lookup also reads about as many bytes of rows as it writes
+// (fp32 rows), so from there the call's own traffic fills the cache and the output is evicted
+// before its reader gets to it even if it was cached when the call began. Measured with
+// embtab_bench outputs/streaming (D = 4096, 32 MiB L3; a lookup then a read of its output,
+// time without streaming / time with): an output cached before the call (a buffer reused call
+// after call) 0.83-0.84 at 4 MiB, 0.86-0.95 at 8 MiB, 1.26-1.28 at 16 MiB, 1.40-1.46 at 32
+// and 64 MiB; an output evicted before the call (as after a pass over a model's weights)
+// 1.24-1.37 at 4-8 MiB, 1.44-1.46 at 16 MiB. Below half the cache, streaming is the caller's
+// call (lookup_options::streaming_stores): it knows whether its buffer is still cached.
 std::atomic<std::size_t>& streaming_threshold() noexcept {
-  static std::atomic<std::size_t> bytes{detected_streaming_min_bytes()};
+  static std::atomic<std::size_t> bytes{detected_llc_bytes() / 2};
   return bytes;
 }
 
@@ -290,6 +299,11 @@ std::size_t lookup_tasks(std::size_t n, std::size_t dim, const lookup_options& o
   if (options.threads == 1 || n < 2 || output_bytes(n, dim) < parallel_min_bytes) return 1;
   const std::size_t rows = rows_per_task(n, dim);
   return n / rows + (n % rows != 0);
+}
+
+std::size_t last_level_cache_bytes() noexcept {
+  static const std::size_t bytes = detected_llc_bytes();
+  return bytes;
 }
 
 std::size_t streaming_min_bytes() noexcept {

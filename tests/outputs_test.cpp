@@ -393,4 +393,37 @@ TEST(OutputsCopy, SameTypeCopiesBits) {
   embtab::set_isa(embtab::supported_isas().front());
 }
 
+// The automatic streaming rule: by default from half the last-level cache; a lookup at or
+// over the threshold streams by itself and returns the same bits as one under it, for every
+// dtype and ISA path (the threshold moved to 0 and back to the default for this test).
+TEST(OutputsStreamingRule, HalfTheLastLevelCacheAndTheSameBits) {
+  const std::size_t llc = embtab::last_level_cache_bytes();
+  ASSERT_GE(llc, std::size_t{64} << 10);
+  ASSERT_EQ(embtab::streaming_min_bytes(), llc / 2);
+  for (const auto& isa : embtab::test::isa_names()) {
+    ASSERT_TRUE(embtab::set_isa(isa));
+    for (const dtype type : embtab::all_dtypes()) {
+      const std::size_t dim = 3 * embtab::info(type).block_values + (embtab::info(type).block_values == 1 ? 2 : 0);
+      const stored tab = make_table(type, 9, dim, 21);
+      const std::vector<std::int32_t> ids = {8, 1, 1, 4, 0};
+      std::vector<float> cached(ids.size() * dim, 7.0f), streamed(ids.size() * dim, 8.0f);
+      ASSERT_TRUE(embtab::lookup(tab.t, std::span<const std::int32_t>(ids), std::span<float>(cached)).ok());
+      embtab::set_streaming_min_bytes(0);
+      const auto s = embtab::lookup(tab.t, std::span<const std::int32_t>(ids), std::span<float>(streamed));
+      embtab::set_streaming_min_bytes(llc / 2);
+      ASSERT_TRUE(s.ok());
+      ASSERT_EQ(std::memcmp(cached.data(), streamed.data(), cached.size() * sizeof(float)), 0)
+          << isa << " " << embtab::info(type).name << " dim " << dim;
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::size_t j = 0; j < dim; ++j) {
+          const float want = tab.values[static_cast<std::size_t>(ids[i]) * dim + j];
+          const float got = cached[i * dim + j];
+          ASSERT_TRUE(std::memcmp(&want, &got, 4) == 0 || (want != want && got != got))
+              << isa << " " << embtab::info(type).name << " row " << i << " value " << j;
+        }
+    }
+  }
+  embtab::set_isa(embtab::supported_isas().front());
+}
+
 }  // namespace
