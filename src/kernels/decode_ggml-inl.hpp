@@ -110,8 +110,10 @@ struct ggml_block_base {
 // and stored to a buffer, then read back one at a time as broadcasts), computed one block
 // ahead: block b's scales were stored while block b - 1 was decoded. Computed and read back
 // within the same block, each block's first broadcast waited for that store to retire behind
-// the previous block's output stores: hot q4_k rows (D = 4096, output in L1) took 227 ns,
-// one block ahead 176, against 146 for a memset of the row (bench/results/2026-12-02-epyc-avx512.md).
+// the previous block's output stores. Hot q4_k rows, D = 4096: in a driver of the row decode
+// alone (output in L1, quiet machine) 227 -> 176 ns, a memset of the row 146; through lookup()
+// (embtab_vs_ggml hot back to back, old and new builds alternating on a busier machine)
+// 345-361 -> 321-346 ns (bench/results/2026-12-02-epyc-avx512.md).
 // Derived has compute_scales(b, float* out); block(b) in any order works (held says which
 // block each of the two slots holds), in order it never waits.
 template <class Derived, std::size_t Count>
