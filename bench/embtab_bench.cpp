@@ -437,25 +437,25 @@ void bm_outputs(benchmark::State& st, shape s) {
     st.counters[std::string(names[k]) + "_ns"] = eb::summarize(reps[k]).median / static_cast<double>(s.n);
     if (k > 0) st.counters[std::string(names[k]) + "/f32"] = eb::paired_ratio(reps[k], reps[0]);
   }
+  st.counters["streams"] = s.n * s.dim * sizeof(float) >= embtab::streaming_min_bytes() ? 1 : 0;
 }
 
 // outputs/streaming: fp32 out with streaming stores forced on, forced off, and the ideal
 // gather (one memcpy per row), interleaved; then the first two again, each followed by what a
 // runtime's next layer does first, reading the output (a word of every cache line): the case
-// the automatic rule (stream from half the last-level cache, and from 4 MiB when a probe finds
-// the output cold) is made for. Outputs come from an eb::out_ring: each call finds its output
-// evicted (cold), as after a pass over a model's weights. The warm ops write one buffer each,
-// call after call, so their output is as cached as its size allows: a loop reusing its
-// buffer. The default ops (counters x/default) leave the choice to the library, cold and warm.
+// the automatic rule (stream outputs of at least half the last-level cache) is made for.
+// Outputs come from an eb::out_ring: each call finds its output evicted (cold), as after a
+// pass over a model's weights. The last two ops (warm_...) write one buffer each, call after
+// call, so their output is as cached as its size allows: a loop reusing its buffer.
 void bm_streaming(benchmark::State& st, shape s) {
   use_shape(s.rows, s.dim);
   (void)embtab::set_isa(default_isa());
   const auto& f32 = eb::cached_table(s.rows, s.dim, embtab::dtype::f32);
   std::vector<eb::id_stream> ids;
-  constexpr std::size_t ops_count = 9;
+  constexpr std::size_t ops_count = 7;
   for (std::size_t k = 0; k < ops_count; ++k) ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
   eb::out_ring outs(ops_count, s.n * s.dim);
-  eb::out_buffer warm_on(s.n * s.dim), warm_off(s.n * s.dim), warm_auto(s.n * s.dim);  // each reused by one op: warm
+  eb::out_buffer warm_on(s.n * s.dim), warm_off(s.n * s.dim);  // each reused by one op: warm
   const std::size_t rule = embtab::streaming_min_bytes();
   const auto read = [&](eb::out_buffer& out) {
     std::uint32_t sum = 0;
@@ -499,15 +499,6 @@ void bm_streaming(benchmark::State& st, shape s) {
       {[&] {
          lookup_off(6, warm_off);
          read(warm_off);
-       }, s.threads},
-      {[&] {
-         auto& out = outs.next(7);
-         benchmark::DoNotOptimize(embtab::lookup(f32, ids[7].next(), out.span(), off));
-         read(out);
-       }, s.threads},
-      {[&] {
-         benchmark::DoNotOptimize(embtab::lookup(f32, ids[8].next(), warm_auto.span(), off));
-         read(warm_auto);
        }, s.threads}};
   std::vector<std::vector<double>> reps;
   for (auto _ : st) reps = eb::measure_interleaved_reps(ops, 0.02, 41);
@@ -521,9 +512,6 @@ void bm_streaming(benchmark::State& st, shape s) {
   st.counters["nostream_then_read_ns"] = per_token(4);
   st.counters["then_read:nostream/stream"] = eb::paired_ratio(reps[4], reps[3]);
   st.counters["warm_then_read:nostream/stream"] = eb::paired_ratio(reps[6], reps[5]);
-  // The library's default (the threshold, and below it from 4 MiB the probe of the output).
-  st.counters["then_read:nostream/default"] = eb::paired_ratio(reps[4], reps[7]);
-  st.counters["warm_then_read:nostream/default"] = eb::paired_ratio(reps[6], reps[8]);
   st.counters["rule_MiB"] = static_cast<double>(rule >> 20);
 }
 

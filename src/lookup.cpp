@@ -5,13 +5,9 @@
 #include "embtab/lookup.hpp"
 
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -37,35 +33,6 @@ constexpr std::size_t task_bytes = std::size_t{64} << 10;
 constexpr std::size_t max_tasks = (std::size_t{1} << 20) - 1;
 // Out-of-shard rows are written as +0.0f; in-shard ids are rebased in batches of this many.
 constexpr std::size_t shard_batch = 256;
-
-// Outputs from this size up to streaming_min_bytes() stream when output_is_cold() says so.
-constexpr std::size_t probe_min_bytes = std::size_t{4} << 20;
-
-// Whether the output's lines are in DRAM rather than a cache: 8 loads spread over it, issued
-// together and timed (reading bytes the call is about to overwrite changes nothing). Measured
-// on an 8 MiB huge-page buffer (32 MiB L3): evicted 350-1020 ns (min - p90), just written
-// 50-100; 4 MiB: 231-872 against 60-80. A cold output is where streaming pays below half the
-// LLC (a lookup then a read of its output 1.24-1.42x faster at 4-8 MiB) and a cached one where
-// it does not (0.83-1.01x). An interrupt inside the window can make a cached output look cold:
-// the lookup then streams, as fast either way within those ratios, and gives the same bits.
-bool output_is_cold(const void* out, std::size_t bytes) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  const auto* p = static_cast<const volatile unsigned char*>(out);
-  constexpr std::size_t loads = 8;
-  unsigned sum = 0;
-  const auto start = std::chrono::steady_clock::now();
-  _mm_lfence();
-  for (std::size_t i = 0; i < loads; ++i) sum += p[bytes / loads * i + bytes / (2 * loads)];
-  _mm_lfence();  // the loads have their data before the clock is read again
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
-  asm volatile("" : : "r"(sum));
-  return ns > 200;
-#else
-  (void)out;
-  (void)bytes;
-  return false;
-#endif
-}
 
 std::size_t output_bytes(std::size_t n, std::size_t dim) noexcept {
   std::size_t bytes = 0;
@@ -256,12 +223,8 @@ status run(const table& t, std::span<const Id> ids, std::span<Out> out,
   // asked for explicitly, every output streams.
   const bool element_dtype = info(t.type()).block_values == 1;
   const bool plain_f32 = std::is_same_v<Out, float> && detail::plain(ep);
-  const std::size_t threshold = streaming_min_bytes();
   ep.streaming = options.streaming_stores ||
-                 ((element_dtype || plain_f32) &&
-                  (out_bytes >= threshold ||
-                   (threshold != SIZE_MAX && out_bytes >= probe_min_bytes &&
-                    output_is_cold(out.data(), out.size_bytes()))));
+                 ((element_dtype || plain_f32) && out_bytes >= streaming_min_bytes());
   job<Id, Out> j{gather,
                  {t.data(), t.row_stride(), dim, t.row_bytes()},
                  ids.data(),

@@ -426,31 +426,4 @@ TEST(OutputsStreamingRule, HalfTheLastLevelCacheAndTheSameBits) {
   embtab::set_isa(embtab::supported_isas().front());
 }
 
-// Outputs of 4 MiB or more below the streaming threshold are probed (a few loads, timed) to
-// decide whether to stream: whatever it decides, the rows are the reference's and the padding
-// between rows is untouched. The first call writes a buffer just allocated, the second the
-// same buffer again, the third one pushed out of the caches by a 64 MiB write in between.
-TEST(OutputsStreamingRule, ProbedOutputsKeepRowsAndPadding) {
-  const std::size_t dim = 4096, stride = dim + 16, n = 300;  // 4.7 MiB
-  ASSERT_LT(n * stride * sizeof(float), embtab::streaming_min_bytes());
-  for (const dtype type : {dtype::f32, dtype::int8_rowwise}) {
-    const stored tab = make_table(type, 40, dim, 5);
-    std::vector<std::int64_t> ids(n);
-    for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::int64_t>((i * 7) % 40);
-    std::vector<float> out(n * stride, -3.5f);
-    std::vector<char> evict(std::size_t{64} << 20);
-    embtab::lookup_options o;
-    o.out_row_stride = stride;
-    for (int call = 0; call < 3; ++call) {
-      if (call == 2) std::memset(evict.data(), call, evict.size());
-      ASSERT_TRUE(embtab::lookup(tab.t, std::span<const std::int64_t>(ids), std::span<float>(out), o).ok());
-      for (std::size_t i = 0; i < n; ++i) {
-        ASSERT_EQ(std::memcmp(out.data() + i * stride, tab.values.data() + ids[i] * dim, dim * sizeof(float)), 0)
-            << embtab::info(type).name << " call " << call << " row " << i;
-        for (std::size_t j = dim; j < stride; ++j) ASSERT_EQ(out[i * stride + j], -3.5f) << "padding of row " << i;
-      }
-    }
-  }
-}
-
 }  // namespace
