@@ -98,7 +98,7 @@ class out_buffer {
 };
 
 // Output buffers taken in turn, for ops timed together: op k's t-th call writes buffer
-// (k + t) % size(). Every op writes every buffer, so no op keeps one whose physical pages
+// (k + t) % (the number of buffers). Every op writes every buffer, so no op keeps one whose physical pages
 // happen to suit it (an op in a buffer of its own measured up to 15% apart from the same op
 // in another, D = 4096, N = 4096), and there are enough of them (twice the last-level cache,
 // 64 MiB at least) that each call finds its output evicted, as a runtime's activations are
@@ -109,7 +109,6 @@ class out_ring {
   out_ring(std::size_t ops, std::size_t floats);
   out_buffer& next(std::size_t op);
   out_buffer& at(std::size_t i) { return buffers_[i]; }
-  std::size_t size() const noexcept { return buffers_.size(); }
 
  private:
   std::vector<out_buffer> buffers_;

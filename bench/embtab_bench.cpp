@@ -354,7 +354,7 @@ void bm_contention(benchmark::State& st, shape s, bool busy) {
 }
 
 // outputs/...: lookup into a runtime's activations, timed interleaved in one process (each
-// op reads its own part of the cold id pool and writes its own buffer). All ops run with the
+// op reads its own part of the cold id pool and takes its output from an eb::out_ring, cold). All ops run with the
 // library's default streaming rule (see embtab::streaming_min_bytes) unless named otherwise.
 // Times (x_ns) are medians over 41 rounds; ratios (x/f32) are paired (eb::paired_ratio): the
 // median of each round's x / f32, timed in that round.
@@ -384,7 +384,6 @@ void bm_outputs(benchmark::State& st, shape s) {
   std::vector<eb::id_stream> ids;
   for (std::size_t k = 0; k < ops_count; ++k) ids.emplace_back(s.rows, s.n, s.mode, k, ops_count);
   eb::out_ring outs(ops_count, s.n * s.dim);
-  const auto out_of = [&](std::size_t k) -> eb::out_buffer& { return outs.next(k); };
   const auto as16 = [&](eb::out_buffer& out, auto tag) {
     using T = decltype(tag);
     return std::span<T>(reinterpret_cast<T*>(out.data()), s.n * s.dim);
@@ -413,19 +412,19 @@ void bm_outputs(benchmark::State& st, shape s) {
   }
   const auto run = [](embtab::status r) { benchmark::DoNotOptimize(r); };
   const eb::timed_op ops[ops_count] = {
-      {[&] { run(embtab::lookup(f32, ids[0].next(), out_of(0).span(), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(f16, ids[1].next(), as16(out_of(1), embtab::f16{}), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(bf16, ids[2].next(), as16(out_of(2), embtab::bf16{}), plain)); }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[3].next(), out_of(3).span(), scaled)); }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[4].next(), out_of(4).span(), positioned)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[0].next(), outs.next(0).span(), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f16, ids[1].next(), as16(outs.next(1), embtab::f16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(bf16, ids[2].next(), as16(outs.next(2), embtab::bf16{}), plain)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[3].next(), outs.next(3).span(), scaled)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[4].next(), outs.next(4).span(), positioned)); }, s.threads},
       {[&] {
-         auto& out = out_of(5);
+         auto& out = outs.next(5);
          run(embtab::lookup(f32, ids[5].next(), out.span(), plain));
          add_rows(pos, out.data());
        }, s.threads},
-      {[&] { run(embtab::lookup(f32, ids[6].next(), out_of(6).span(), cached)); }, s.threads},
+      {[&] { run(embtab::lookup(f32, ids[6].next(), outs.next(6).span(), cached)); }, s.threads},
       {[&] {
-         auto& out = out_of(7);
+         auto& out = outs.next(7);
          run(embtab::lookup(f32, ids[7].next(), out.span(), plain));
          add_rows(short_pos, out.data());
        }, s.threads}};

@@ -18,9 +18,9 @@ int default_team() noexcept;
 // Runs task(context, i, next) for every i in [0, tasks) on the calling thread and at most
 // team - 1 of the pool's threads, which claim indices from a shared counter, each one ahead of
 // the one it runs (next); returns when all have returned. The caller claims indices too and
-// never waits for a thread that has not claimed one. Starts the pool (default_team() - 1 threads) at the first call. While the pool sits
-// out (it measured that it does not pay: a busy machine, src/parallel.cpp) runs every task on
-// the calling thread. Returns false, having run nothing, when another call holds the pool; the
+// never waits for a thread that has not claimed one. Starts the pool (default_team() - 1
+// threads) at the first call. While the pool sits out (it measured that it does not pay: a
+// busy machine, src/parallel.cpp) runs every task on the calling thread. Returns false, having run nothing, when another call holds the pool; the
 // caller then runs the tasks itself. 2 <= tasks < 2^20.
 bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept;
 

@@ -147,11 +147,10 @@ EMBTAB_API std::size_t last_level_cache_bytes() noexcept;
 // output (see lookup_options::streaming_stores). Default: last_level_cache_bytes() / 2. A
 // lookup reads about as many bytes of rows as it writes, so from there the output does not
 // stay cached for its reader even when it was cached before the call, and skipping the
-// read-for-ownership saves a third of the memory traffic (measured: a lookup then a read of
-// its output, D = 4096, 32 MiB L3, 1.26-1.46x faster streamed from 16 MiB on, whether or not
-// the output was cached before; below, 0.83-0.95x for an output cached before the call,
-// 1.24-1.37x for one evicted before it; see src/lookup.cpp). Below the threshold, set
-// streaming_stores when your output buffer is cold (prefill after a pass over the weights).
+// read-for-ownership saves a third of the memory traffic; below it, streaming pays only for an
+// output that is cold when the call begins (measurements: README, "Output straight into a
+// runtime's activations"). Below the threshold, set streaming_stores when your output buffer
+// is cold (prefill after a pass over the weights).
 // set_streaming_min_bytes changes it for the process (SIZE_MAX: only when asked); meant for
 // benchmarks and tests.
 EMBTAB_API std::size_t streaming_min_bytes() noexcept;
