@@ -257,11 +257,12 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
 }
 
 // The stored bits of a 16-bit row as they are (f16 -> f16, bf16 -> bf16, nothing to apply).
-// Streamed, 512 bytes at a time: each line loaded into an L1 buffer with the next row's line
-// prefetched beside it, then the 512 bytes copied out with non-temporal stores (f16 at
-// D = 4096, N = 4096, four interleaved runs, time / the fp32 lookup's: 0.52-0.55 with 512-byte
-// chunks, 0.57-0.61 with 1 KiB, 0.54-0.60 with 256 bytes, 0.56-0.75 with 128, 0.55-0.59 with
-// 2 KiB; earlier, prefetching the whole next row first and streaming the row: 0.58-0.65). Not
+// Streamed, a chunk at a time as the epilogue streams: each line loaded into an L1 buffer with
+// the next row's line prefetched beside it, then the chunk copied out with non-temporal stores
+// (bf16 at D = 4096, N = 4096, six interleaved A/B runs: 0.57-0.63 of the fp32 lookup's time,
+// every run below prefetching the whole next row first and streaming the row: 0.58-0.65;
+// 512-byte chunks measured 0.52-0.55 against 1 KiB's 0.57-0.61 in a driver, but 0.59-0.61
+// against 0.56-0.59 in outputs/, builds alternating, so the chunk stayed 1 KiB). Not
 // streamed, a line at a time with one line of the next row prefetched per line copied, as
 // copy_row does (D = 4096, N = 512, cold outputs: 0.52-0.53 of the fp32 lookup's time, where
 // prefetching the whole next row and then one memcpy took 0.57-0.58, and the same with a
@@ -270,7 +271,7 @@ template <class Arch>
 inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch& prefetch,
                           void* dst, bool streaming) noexcept {
   if (streaming) {
-    constexpr std::size_t chunk = 512, line = 64;
+    constexpr std::size_t chunk = chunk_values * sizeof(float), line = 64;
     alignas(64) std::byte staged[chunk];
     auto* out = static_cast<std::byte*>(dst);
     for (std::size_t begin = 0; begin < bytes; begin += chunk) {
