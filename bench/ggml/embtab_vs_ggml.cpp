@@ -11,9 +11,13 @@
 // rows and output pushed out to L3 by the others); hot N = 32 back to back (each candidate
 // called 23 times in a row, the last 20 timed: rows and output in L1/L2).
 //
-//   embtab_vs_ggml [--stream] [repetition scale, default 1]
+//   embtab_vs_ggml [--stream] [--offset B] [repetition scale, default 1]
 // --stream: embtab's lookups with lookup_options::streaming_stores (non-temporal stores at every
-// N; by default they stream only outputs of at least the last-level cache, see lookup.hpp).
+// N; by default they stream only outputs of at least half the last-level cache, see lookup.hpp).
+// --offset B: every output (the ideal gather's, the write floor's, ggml's and embtab's) starts B
+// bytes past a 64-byte boundary (default 0: aligned, as PyTorch allocates; ggml's CPU buffers
+// align tensors to 32 bytes, a std::vector<float> of this size is 16 bytes past). With B not a
+// multiple of 64 every 64-byte store of a row straddles two cache lines.
 #include <embtab/embtab.hpp>
 
 #include <algorithm>
@@ -23,6 +27,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,7 +89,31 @@ void fill(ggml_tensor* t) {
   }
 }
 
-// One get_rows graph over table t for n ids, planned once.
+// `floats` floats starting `offset` bytes past a 64-byte boundary, zero-filled (pages exist).
+class out_floats {
+ public:
+  out_floats(std::size_t floats, std::size_t offset)
+      : base_(static_cast<std::byte*>(std::aligned_alloc(64, (floats * 4 + offset + 63) / 64 * 64))),
+        p_(reinterpret_cast<float*>(base_ + offset)),
+        n_(floats) {
+    if (base_ == nullptr) throw std::bad_alloc();
+    std::memset(p_, 0, n_ * 4);
+  }
+  out_floats(const out_floats&) = delete;
+  out_floats& operator=(const out_floats&) = delete;
+  ~out_floats() { std::free(base_); }
+  float* data() const noexcept { return p_; }
+  std::span<float> span() const noexcept { return {p_, n_}; }
+
+ private:
+  std::byte* base_;
+  float* p_;
+  std::size_t n_;
+};
+
+// One get_rows graph over table t for n ids, planned once. Its ids and output live in buffers
+// of ours (the context holds only the tensors' headers), so ggml writes to an output placed
+// exactly as embtab's is.
 struct ggml_job {
   ggml_context* ctx = nullptr;
   ggml_cgraph* graph = nullptr;
@@ -91,20 +121,22 @@ struct ggml_job {
   ggml_tensor* out = nullptr;
   ggml_cplan plan{};
   std::vector<std::uint8_t> work;
+  std::vector<std::int32_t> id_data;
+  out_floats out_data;
 
-  ggml_job(ggml_tensor* t, std::int64_t n, ggml_threadpool* pool) {
-    const ggml_init_params params = {static_cast<std::size_t>(n) * dim * 4 + n * 4 +
-                                         64 * ggml_tensor_overhead() + ggml_graph_overhead() + 4096,
-                                     nullptr, false};
+  ggml_job(ggml_tensor* t, std::int64_t n, ggml_threadpool* pool, std::size_t offset)
+      : id_data(static_cast<std::size_t>(n)), out_data(static_cast<std::size_t>(n) * dim, offset) {
+    const ggml_init_params params = {64 * ggml_tensor_overhead() + ggml_graph_overhead() + 4096, nullptr, true};
     ctx = ggml_init(params);
     ids = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, n);
+    ids->data = id_data.data();
     out = ggml_get_rows(ctx, t, ids);
+    out->data = out_data.data();
     graph = ggml_new_graph(ctx);
     ggml_build_forward_expand(graph, out);
     plan = ggml_graph_plan(graph, 1, pool);
     work.resize(plan.work_size + 1);
     plan.work_data = work.data();
-    std::memset(out->data, 0, ggml_nbytes(out));
   }
   ggml_job(const ggml_job&) = delete;
   ggml_job& operator=(const ggml_job&) = delete;
@@ -137,15 +169,28 @@ struct config {
 int main(int argc, char** argv) {
   bool stream = false;
   double rep_scale = 1.0;
+  std::size_t offset = 0;
   for (int a = 1; a < argc; ++a) {
     if (std::strcmp(argv[a], "--stream") == 0) {
       stream = true;
       continue;
     }
+    if (std::strcmp(argv[a], "--offset") == 0) {
+      char* end = nullptr;
+      const long v = a + 1 < argc ? std::strtol(argv[a + 1], &end, 10) : -1;
+      if (a + 1 >= argc || end == argv[a + 1] || *end != '\0' || v < 0 || v > 60 || v % 4 != 0) {
+        std::fprintf(stderr, "embtab_vs_ggml: --offset takes a byte offset 0, 4, ..., 60, got '%s'\n",
+                     a + 1 < argc ? argv[a + 1] : "");
+        return 2;
+      }
+      offset = static_cast<std::size_t>(v);
+      ++a;
+      continue;
+    }
     char* end = nullptr;
     rep_scale = std::strtod(argv[a], &end);
     if (end == argv[a] || *end != '\0' || !(rep_scale > 0)) {
-      std::fprintf(stderr, "embtab_vs_ggml: expected --stream or a repetition scale > 0, got '%s'\n", argv[a]);
+      std::fprintf(stderr, "embtab_vs_ggml: expected --stream, --offset B or a repetition scale > 0, got '%s'\n", argv[a]);
       return 2;
     }
   }
@@ -173,10 +218,11 @@ int main(int argc, char** argv) {
   std::vector<std::int32_t> id_pool(std::size_t{1} << 22);
   for (auto& id : id_pool) id = static_cast<std::int32_t>(next_u64() % rows);
 
-  std::printf("embtab %s (isa %s%s) vs ggml %s get_rows: %lld x %lld tables, 1 thread, median ns/token\n\n",
+  std::printf("embtab %s (isa %s%s) vs ggml %s get_rows: %lld x %lld tables, 1 thread, every output %zu bytes "
+              "past a 64-byte boundary, median ns/token\n\n",
               EMBTAB_VERSION_STRING, std::string(embtab::active_isa()).c_str(),
               stream ? ", streaming_stores" : "", ggml_version(), static_cast<long long>(rows),
-              static_cast<long long>(dim));
+              static_cast<long long>(dim), offset);
   std::printf("| config | reps | ideal | write floor |");
   for (const auto& t : types) std::printf(" ggml %s |", ggml_type_name(t.ggml));
   for (const auto& t : types) std::printf(" embtab %s |", embtab::info(t.ours).name.data());
@@ -195,9 +241,10 @@ int main(int argc, char** argv) {
   for (const config& c : configs) {
     const std::int64_t n = c.n;
     std::vector<std::unique_ptr<ggml_job>> jobs;
-    for (ggml_tensor* t : theirs) jobs.push_back(std::make_unique<ggml_job>(t, n, pool));
-    std::vector<float> ideal_out(n * dim, 0.0f), floor_out(n * dim, 0.0f);
-    std::vector<std::vector<float>> our_out(type_count, std::vector<float>(n * dim, 0.0f));
+    for (ggml_tensor* t : theirs) jobs.push_back(std::make_unique<ggml_job>(t, n, pool, offset));
+    const out_floats ideal_out(n * dim, offset), floor_out(n * dim, offset);
+    std::vector<std::unique_ptr<out_floats>> our_out;
+    for (int k = 0; k < type_count; ++k) our_out.push_back(std::make_unique<out_floats>(n * dim, offset));
     std::vector<std::int32_t> ids(id_pool.begin(), id_pool.begin() + n);
     const int reps = std::max(5, static_cast<int>(c.reps * rep_scale)), warm = 3;
     constexpr int first = 2;  // 0: ideal gather, 1: write floor, then ggml's types, then embtab's
@@ -228,7 +275,7 @@ int main(int argc, char** argv) {
             const int e = k - first - type_count;
             embtab::status st;
             t = time_ns([&] {
-              st = embtab::lookup(ours[e], std::span<const std::int32_t>(ids), std::span<float>(our_out[e]), options);
+              st = embtab::lookup(ours[e], std::span<const std::int32_t>(ids), our_out[e]->span(), options);
             });
             if (!st.ok()) {
               std::fprintf(stderr, "embtab_vs_ggml: embtab lookup failed: %s\n", st.message().c_str());
@@ -245,7 +292,7 @@ int main(int argc, char** argv) {
       ++failures;
     }
     for (int k = 0; k < type_count; ++k)
-      if (std::memcmp(jobs[k]->out->data, our_out[k].data(), n * dim * 4) != 0) {
+      if (std::memcmp(jobs[k]->out->data, our_out[k]->data(), n * dim * 4) != 0) {
         std::fprintf(stderr, "embtab_vs_ggml: %s: embtab's %s rows differ from ggml's\n", c.label,
                      ggml_type_name(types[k].ggml));
         ++failures;
