@@ -426,4 +426,60 @@ TEST(OutputsStreamingRule, HalfTheLastLevelCacheAndTheSameBits) {
   embtab::set_isa(embtab::supported_isas().front());
 }
 
+// Streamed output at any placement: rows that start at every offset into a 64-byte line (a
+// std::vector<float> is 16 bytes past one), packed or strided, give the same bytes as the
+// lookup through the cache, and nothing outside the rows is written. The AVX-512 path carries
+// lines across chunks and packed rows in registers (nt_rows in src/kernels/store-inl.hpp);
+// dims whose rows are, and are not, whole lines, and rows longer than a 1 KiB chunk.
+template <class Out>
+void check_streamed_placement(const std::string& isa, const stored& tab, float scale) {
+  const std::size_t dim = tab.t.dim();
+  const std::vector<std::int64_t> ids = {3, 0, 0, 5, 2, 6, 1};
+  const std::size_t n = ids.size();
+  for (const std::size_t extra : {std::size_t{0}, std::size_t{3}})
+    for (std::size_t offset = 0; offset < 64 / sizeof(Out); ++offset) {
+      const std::size_t stride = dim + extra, used = (n - 1) * stride + dim;
+      constexpr std::size_t line = 64 / sizeof(Out);  // a line of elements is checked before the rows, 5 after
+      std::vector<Out> via_cache(used + 3 * line + 8), streamed(via_cache.size());
+      std::memset(via_cache.data(), 0xA5, via_cache.size() * sizeof(Out));
+      std::memset(streamed.data(), 0xA5, streamed.size() * sizeof(Out));
+      // Where the rows start: `offset` elements into a 64-byte line, a line after the data's start.
+      const auto first = [&](std::vector<Out>& b) {
+        const auto p = reinterpret_cast<std::uintptr_t>(b.data());
+        return b.data() + ((64 - p % 64) % 64) / sizeof(Out) + line + offset;
+      };
+      Out* const a = first(via_cache);
+      Out* const z = first(streamed);
+      embtab::lookup_options o;
+      o.scale = scale;
+      o.out_row_stride = extra ? stride : 0;
+      ASSERT_TRUE(embtab::lookup(tab.t, std::span<const std::int64_t>(ids), std::span<Out>(a, used), o).ok());
+      o.streaming_stores = true;
+      ASSERT_TRUE(embtab::lookup(tab.t, std::span<const std::int64_t>(ids), std::span<Out>(z, used), o).ok());
+      ASSERT_EQ(std::memcmp(a - line, z - line, (used + line + 5) * sizeof(Out)), 0)
+          << isa << " " << embtab::info(tab.t.type()).name << " -> " << sizeof(Out) * 8 << "-bit out, dim " << dim
+          << ", stride " << stride << ", " << offset * sizeof(Out) << " bytes into a line, scale " << scale;
+    }
+}
+
+TEST(OutputsStreamingPlacement, EveryOffsetIntoALineSameBytesAsThroughTheCache) {
+  for (const auto& isa : embtab::test::isa_names()) {
+    ASSERT_TRUE(embtab::set_isa(isa));
+    for (const dtype type : embtab::all_dtypes()) {
+      const std::size_t b = embtab::info(type).block_values;
+      const std::vector<std::size_t> dims =
+          b == 1 ? std::vector<std::size_t>{40, 264, 512} : std::vector<std::size_t>{b, 9 * b};
+      for (const std::size_t dim : dims) {
+        const stored tab = make_table(type, 7, dim, static_cast<std::uint32_t>(dim + 31));
+        for (const float scale : {1.0f, 2.0f}) {
+          check_streamed_placement<float>(isa, tab, scale);
+          check_streamed_placement<embtab::f16>(isa, tab, scale);
+          check_streamed_placement<embtab::bf16>(isa, tab, scale);
+        }
+      }
+    }
+  }
+  embtab::set_isa(embtab::supported_isas().front());
+}
+
 }  // namespace

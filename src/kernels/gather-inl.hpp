@@ -103,20 +103,21 @@ inline void copy_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
 }
 
 // Streams one row of whole blocks to dst: a chunk of blocks at a time decoded into a buffer
-// the L1 holds, then copied out with non-temporal stores.
+// the L1 holds, then handed to the kernel's nt_rows (non-temporal stores).
 template <class Arch, class Decoder>
 inline void stream_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
-                          std::size_t dim) noexcept {
+                          std::size_t dim, nt_rows<Arch>& out) noexcept {
   constexpr std::size_t bv = Decoder::block_values;
   static_assert(chunk_values % bv == 0);
   alignas(64) float buffer[chunk_values];
+  out.start(dst);
   for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
     const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
     for (std::size_t j = 0; j < count; j += bv) {
       for (std::size_t k = 0; k < bv; k += step_values) prefetch.step();
       src.block((begin + j) / bv, buffer + j);
     }
-    stream_copy<Arch>(dst + begin, buffer, count * sizeof(float));
+    out.put(buffer, count * sizeof(float));
   }
   prefetch.finish();
 }
@@ -214,12 +215,13 @@ inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, c
 template <class Arch, dtype Type, class Out>
 inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t position,
                          row_prefetch& prefetch, row_prefetch& position_prefetch, Out* dst,
-                         const epilogue& e) noexcept {
+                         const epilogue& e, nt_rows<Arch>& streamed) noexcept {
   using dec = decoder<Arch, Type>;
   alignas(64) float pos[chunk_values];
   alignas(64) Out staged[chunk_values];
   const std::byte* position_row =
       e.positions != nullptr ? e.positions->data + position * e.positions->stride : nullptr;
+  if (e.streaming) streamed.start(dst);
   const auto chunks = [&](const auto& chunk) {
     for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
       const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
@@ -232,7 +234,7 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
         e.position_range(*e.positions, position, begin, count, pos);
         chunk(begin, count, buffer_source<Arch>{pos, begin}, sink);
       }
-      if (e.streaming) stream_copy<Arch>(dst + begin, staged, count * sizeof(Out));
+      if (e.streaming) streamed.put(staged, count * sizeof(Out));
     }
     prefetch.finish();
     position_prefetch.finish();
@@ -269,11 +271,11 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
 // 256-byte vector loop 0.69; warm outputs: 0.48-0.50 against the memcpy's 0.54-0.58).
 template <class Arch>
 inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch& prefetch,
-                          void* dst, bool streaming) noexcept {
+                          void* dst, bool streaming, nt_rows<Arch>& streamed) noexcept {
   if (streaming) {
     constexpr std::size_t chunk = chunk_values * sizeof(float), line = 64;
     alignas(64) std::byte staged[chunk];
-    auto* out = static_cast<std::byte*>(dst);
+    streamed.start(dst);
     for (std::size_t begin = 0; begin < bytes; begin += chunk) {
       const std::size_t count = bytes - begin < chunk ? bytes - begin : chunk;
       std::size_t b = 0;
@@ -282,7 +284,7 @@ inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch&
         std::memcpy(staged + b, row + begin + b, line);
       }
       std::memcpy(staged + b, row + begin + b, count - b);
-      stream_copy<Arch>(out + begin, staged, count);
+      streamed.put(staged, count);
     }
     prefetch.finish();
     return;
@@ -348,9 +350,11 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
     }
     if constexpr (block_decoder<dec>) {
       if (plain(e)) {
+        nt_rows<Arch> streamed;
         for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
-          stream_blocks<Arch>(dec(row, dim), prefetch, out + i * out_stride, dim);
+          stream_blocks<Arch>(dec(row, dim), prefetch, out + i * out_stride, dim, streamed);
         });
+        streamed.finish();
         _mm_sfence();
         return;
       }
@@ -358,10 +362,14 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
   }
   if constexpr (same_bits<Type, Out>) {
     if (plain(e)) {
+      nt_rows<Arch> streamed;
       for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
-        copy_bits_row<Arch>(row, 2 * dim, prefetch, out + i * out_stride, e.streaming);
+        copy_bits_row<Arch>(row, 2 * dim, prefetch, out + i * out_stride, e.streaming, streamed);
       });
-      if (e.streaming) _mm_sfence();
+      if (e.streaming) {
+        streamed.finish();
+        _mm_sfence();
+      }
       return;
     }
   }
@@ -374,6 +382,7 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
   // and there prefetching every position row paid: at N = 4096, 1.36-1.49x -> 1.17-1.27x.
   const table_view* pt = e.positions;
   const std::size_t pos_ahead = pt != nullptr ? prefetch_distance(pt->row_bytes) : 0;
+  nt_rows<Arch> streamed;
   for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
     const std::byte* position_next = nullptr;
     if (pt != nullptr && i + pos_ahead < n) {
@@ -382,11 +391,14 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
     }
     row_prefetch position_prefetch(position_next, pt != nullptr ? pt->row_bytes : 0);
     epilogue_row<Arch, Type>(row, dim, pt != nullptr ? position(e, i) : 0, prefetch,
-                             position_prefetch, out + i * out_stride, e);
+                             position_prefetch, out + i * out_stride, e, streamed);
   });
   // Non-temporal stores are weakly ordered: fence them before the caller (or the thread
   // team's join) can read the output.
-  if (e.streaming) _mm_sfence();
+  if (e.streaming) {
+    streamed.finish();
+    _mm_sfence();
+  }
 }
 
 template <class Arch, std::size_t... I>
