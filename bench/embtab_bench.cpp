@@ -354,8 +354,9 @@ void bm_contention(benchmark::State& st, shape s, bool busy) {
 }
 
 // outputs/...: lookup into a runtime's activations, timed interleaved in one process (each
-// op reads its own part of the cold id pool and takes its output from an eb::out_ring, cold). All ops run with the
-// library's default streaming rule (see embtab::streaming_min_bytes) unless named otherwise.
+// op reads its own part of the cold id pool and takes its output from an eb::out_ring, cold).
+// All ops run with the library's default streaming rule (see embtab::streaming_min_bytes)
+// unless named otherwise.
 // Times (x_ns) are medians over 41 rounds; ratios (x/f32) are paired (eb::paired_ratio): the
 // median of each round's x / f32, timed in that round.
 //   f32            f32 table -> fp32 out (the plain lookup every ratio divides by)

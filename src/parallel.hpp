@@ -20,8 +20,9 @@ int default_team() noexcept;
 // the one it runs (next); returns when all have returned. The caller claims indices too and
 // never waits for a thread that has not claimed one. Starts the pool (default_team() - 1
 // threads) at the first call. While the pool sits out (it measured that it does not pay: a
-// busy machine, src/parallel.cpp) runs every task on the calling thread. Returns false, having run nothing, when another call holds the pool; the
-// caller then runs the tasks itself. 2 <= tasks < 2^20.
+// busy machine, src/parallel.cpp) runs every task on the calling thread. Returns false,
+// having run nothing, when another call holds the pool; the caller then runs the tasks
+// itself. 2 <= tasks < 2^20.
 bool run_on_pool(std::size_t tasks, int team, task_fn task, void* context) noexcept;
 
 // For tests: makes the pool forget what it measured (pending sit-outs, backoff, the serial

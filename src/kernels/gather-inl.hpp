@@ -106,18 +106,18 @@ inline void copy_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
 // the L1 holds, then handed to the kernel's nt_rows (non-temporal stores).
 template <class Arch, class Decoder>
 inline void stream_blocks(const Decoder& src, row_prefetch& prefetch, float* dst,
-                          std::size_t dim, nt_rows<Arch>& out) noexcept {
+                          std::size_t dim, nt_rows<Arch>& streamed) noexcept {
   constexpr std::size_t bv = Decoder::block_values;
   static_assert(chunk_values % bv == 0);
   alignas(64) float buffer[chunk_values];
-  out.start(dst);
+  streamed.start(dst);
   for (std::size_t begin = 0; begin < dim; begin += chunk_values) {
     const std::size_t count = dim - begin < chunk_values ? dim - begin : chunk_values;
     for (std::size_t j = 0; j < count; j += bv) {
       for (std::size_t k = 0; k < bv; k += step_values) prefetch.step();
       src.block((begin + j) / bv, buffer + j);
     }
-    out.put(buffer, count * sizeof(float));
+    streamed.put(buffer, count * sizeof(float));
   }
   prefetch.finish();
 }
@@ -272,8 +272,9 @@ inline void epilogue_row(const std::byte* row, std::size_t dim, std::size_t posi
 template <class Arch>
 inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch& prefetch,
                           void* dst, bool streaming, nt_rows<Arch>& streamed) noexcept {
+  constexpr std::size_t line = 64;
   if (streaming) {
-    constexpr std::size_t chunk = chunk_values * sizeof(float), line = 64;
+    constexpr std::size_t chunk = chunk_values * sizeof(float);
     alignas(64) std::byte staged[chunk];
     streamed.start(dst);
     for (std::size_t begin = 0; begin < bytes; begin += chunk) {
@@ -290,7 +291,7 @@ inline void copy_bits_row(const std::byte* row, std::size_t bytes, row_prefetch&
     return;
   }
   using line_batch = xsimd::batch<std::uint8_t, Arch>;
-  constexpr std::size_t line = 64, w = line_batch::size;
+  constexpr std::size_t w = line_batch::size;
   static_assert(line % w == 0);
   auto* out = static_cast<std::uint8_t*>(dst);
   const auto* in = reinterpret_cast<const std::uint8_t*>(row);
