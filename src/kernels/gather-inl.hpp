@@ -7,9 +7,10 @@
 // that turns stored values into fp32 batches. A dtype without a decoder for some ISA still
 // works there: its rows go through the scalar codec (codec_of, compiled for the baseline).
 //
-// Outputs other than packed fp32 go through an epilogue (scale, + position row, rounding to
-// f16 / bf16, a row stride, streaming stores), a chunk of chunk_values at a time; packed or
-// strided fp32 with none of that keeps the direct decode-and-store loop.
+// Outputs other than fp32 through the cache go through an epilogue (scale, + position row,
+// rounding to f16 / bf16, streaming stores), a chunk of chunk_values at a time. fp32 through
+// the cache (packed or strided) keeps the direct decode-and-store loop (copy_row), with a scale
+// and fp32 position rows fused into the values it reads (fused_source).
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -67,10 +68,24 @@ inline void visit(const std::byte* row, std::size_t dim, F&& f) noexcept {
     f(Dec(row, dim));
 }
 
-// Decodes one row into dst (any alignment), prefetching the next row a line at a time.
-template <class Decoder>
-inline void copy_row(const Decoder& src, row_prefetch& prefetch, float* dst,
-                     std::size_t dim) noexcept {
+// Decodes one row into dst (any alignment), prefetching the next row a line at a time
+// (prefetch: a row_prefetch, or both_prefetch for a position row as well).
+// Two rows' prefetches on one schedule: the token row's and the position row's.
+struct both_prefetch {
+  row_prefetch& a;
+  row_prefetch& b;
+  void step() noexcept {
+    a.step();
+    b.step();
+  }
+  void finish() noexcept {
+    a.finish();
+    b.finish();
+  }
+};
+
+template <class Decoder, class Prefetch>
+inline void copy_row(const Decoder& src, Prefetch& prefetch, float* dst, std::size_t dim) noexcept {
   using batch = typename Decoder::batch;
   constexpr std::size_t w = batch::size;
   std::size_t j = 0;
@@ -160,52 +175,70 @@ struct buffer_source {
   float at(std::size_t j) const noexcept { return p[j - base]; }
 };
 
-// The epilogue of values [begin, begin + count) of a row: v = src value; v * scale; + pos[k];
-// rounded to Out at sink[k]. Separate multiply and add (no fma) in vector and scalar code
-// alike, so every lane and every path rounds the same way. The steps are chosen at compile
-// time: a runtime `if (scaled) v = v * scale` may be if-converted to v * (scaled ? scale : 1)
-// (clang does), which would quiet signalling NaNs that a streamed plain row must keep.
-// pos: the position values, read like a decoder (load(j), at(j) for j in the chunk): an fp32
-// position row in place, or a chunk decoded to a buffer (buffer_source).
-// step() is called once per step_values values (the prefetch schedule of copy_row: a burst of
-// prefetches per chunk measured up to 1.3x slower at D = 4096, N = 512).
-template <class Arch, bool Scaled, bool Positions, class Out, class Src, class Pos, class Step>
-inline void finish_chunk_as(const Src& src, std::size_t begin, std::size_t count, float s,
-                            const Pos& pos, Out* sink, Step&& step) noexcept {
+struct no_positions {};
+
+// A row's values through the epilogue's arithmetic, read like a decoder: v = src value;
+// v * scale; + pos value. Separate multiply and add (no fma) in vector and scalar code alike,
+// so every lane and every path rounds the same way. The steps are chosen at compile time: a
+// runtime `if (scaled) v = v * scale` may be if-converted to v * (scaled ? scale : 1) (clang
+// does), which would quiet signalling NaNs that a streamed plain row must keep.
+// pos: the position values, read like a decoder (load(j), at(j)): an fp32 position row in
+// place, or a chunk decoded to a buffer (buffer_source); no_positions when there are none.
+template <class Arch, bool Scaled, bool Positions, class Src, class Pos>
+struct fused_source {
+  using batch = xsimd::batch<float, Arch>;
+  const Src& src;
+  const Pos& pos;
+  float s;
+  batch scale;
+  fused_source(const Src& v, const Pos& p, float sc) noexcept : src(v), pos(p), s(sc), scale(sc) {}
+  batch load(std::size_t j) const noexcept {
+    batch v = src.load(j);
+    if constexpr (Scaled) v = v * scale;
+    if constexpr (Positions) v = v + pos.load(j);
+    return v;
+  }
+  float at(std::size_t j) const noexcept {
+    float v = src.at(j);
+    if constexpr (Scaled) v = v * s;
+    if constexpr (Positions) v = v + pos.at(j);
+    return v;
+  }
+};
+
+// Calls f with the fused_source of (src, pos) for the epilogue's steps.
+template <class Arch, class Src, class Pos, class F>
+inline void with_fused(const Src& src, const Pos& pos, const epilogue& e, F&& f) noexcept {
+  constexpr bool positions = !std::is_same_v<Pos, no_positions>;
+  if (e.scaled)
+    f(fused_source<Arch, true, positions, Src, Pos>(src, pos, e.scale));
+  else
+    f(fused_source<Arch, false, positions, Src, Pos>(src, pos, e.scale));
+}
+
+// The epilogue of values [begin, begin + count) of a row (fused_source's arithmetic), rounded
+// to Out at sink[k]. step() is called once per step_values values (the prefetch schedule of
+// copy_row: a burst of prefetches per chunk measured up to 1.3x slower at D = 4096, N = 512).
+template <class Arch, class Out, class Fused, class Step>
+inline void finish_chunk_as(const Fused& src, std::size_t begin, std::size_t count, Out* sink,
+                            Step&& step) noexcept {
   using batch = xsimd::batch<float, Arch>;
   constexpr std::size_t w = batch::size;
   static_assert(step_values % w == 0);
-  const batch scale(s);
-  const auto one = [&](std::size_t k) {
-    batch v = src.load(begin + k);
-    if constexpr (Scaled) v = v * scale;
-    if constexpr (Positions) v = v + pos.load(begin + k);
-    out_store<Arch, Out>::store(v, sink + k);
-  };
+  const auto one = [&](std::size_t k) { out_store<Arch, Out>::store(src.load(begin + k), sink + k); };
   std::size_t k = 0;
   for (; k + step_values <= count; k += step_values) {
     step();
     for (std::size_t j = 0; j < step_values; j += w) one(k + j);
   }
   for (; k + w <= count; k += w) one(k);
-  for (; k < count; ++k) {
-    float v = src.at(begin + k);
-    if constexpr (Scaled) v = v * s;
-    if constexpr (Positions) v = v + pos.at(begin + k);
-    store_one(v, sink + k);
-  }
+  for (; k < count; ++k) store_one(src.at(begin + k), sink + k);
 }
-
-struct no_positions {};
 
 template <class Arch, class Out, class Src, class Pos, class Step>
 inline void finish_chunk(const Src& src, std::size_t begin, std::size_t count, const epilogue& e,
                          const Pos& pos, Out* sink, Step&& step) noexcept {
-  constexpr bool positions = !std::is_same_v<Pos, no_positions>;
-  if (e.scaled)
-    finish_chunk_as<Arch, true, positions>(src, begin, count, e.scale, pos, sink, step);
-  else
-    finish_chunk_as<Arch, false, positions>(src, begin, count, e.scale, pos, sink, step);
+  with_fused<Arch>(src, pos, e, [&](const auto& fused) { finish_chunk_as<Arch>(fused, begin, count, sink, step); });
 }
 
 // One row through the epilogue, a chunk at a time: the row's chunk straight from a SIMD
@@ -383,14 +416,39 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
   // and there prefetching every position row paid: at N = 4096, 1.36-1.49x -> 1.17-1.27x.
   const table_view* pt = e.positions;
   const std::size_t pos_ahead = pt != nullptr ? prefetch_distance(pt->row_bytes) : 0;
-  nt_rows<Arch> streamed;
-  for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+  const auto position_prefetch_for = [&](std::size_t i) {
     const std::byte* position_next = nullptr;
     if (pt != nullptr && i + pos_ahead < n) {
       const std::size_t p = position(e, i + pos_ahead);
       if (e.streaming || p != position(e, i + pos_ahead - 1) + 1) position_next = pt->data + p * pt->stride;
     }
-    row_prefetch position_prefetch(position_next, pt != nullptr ? pt->row_bytes : 0);
+    return row_prefetch(position_next, pt != nullptr ? pt->row_bytes : 0);
+  };
+  if constexpr (std::is_same_v<Out, float> && simd_decoder<dec>) {
+    if (!e.streaming && (pt == nullptr || e.positions_f32)) {
+      // fp32 out through the cache with a scale or fp32 position rows: the plain path's loop
+      // (copy_row) over the fused values, no chunks (D = 4096, N = 512, cold outputs, three
+      // pairs of builds alternating, time / plain lookup: scale 1.05-1.07 -> 1.01-1.03, a
+      // cached 64-row position table 1.14-1.19 -> 1.11-1.14, positions 0 .. N - 1 1.35-1.37 ->
+      // 1.24-1.31, where the epilogue's chunks ran it).
+      for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+        float* dst = out + i * out_stride;
+        row_prefetch position_prefetch = position_prefetch_for(i);
+        both_prefetch both{prefetch, position_prefetch};
+        visit<dec>(row, dim, [&](const auto& d) {
+          const auto copy = [&](const auto& fused) { copy_row(fused, both, dst, dim); };
+          if (pt == nullptr)
+            with_fused<Arch>(d, no_positions{}, e, copy);
+          else
+            with_fused<Arch>(d, decoder<Arch, dtype::f32>(pt->data + position(e, i) * pt->stride, dim), e, copy);
+        });
+      });
+      return;
+    }
+  }
+  nt_rows<Arch> streamed;
+  for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
+    row_prefetch position_prefetch = position_prefetch_for(i);
     epilogue_row<Arch, Type>(row, dim, pt != nullptr ? position(e, i) : 0, prefetch,
                              position_prefetch, out + i * out_stride, e, streamed);
   });
