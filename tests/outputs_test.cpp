@@ -73,17 +73,22 @@ stored make_table(dtype type, std::size_t rows, std::size_t dim, std::uint32_t s
   return s;
 }
 
-// Runs one lookup into a buffer with sentinels around and between the rows.
+// Runs one lookup into a buffer with sentinels around and between the rows, starting on a
+// 64-byte line (aligned) or 16 bytes past one (as a std::vector<float> often does); returns
+// the buffer from the first row on.
 template <class Out>
 std::vector<Out> run_into(const table& t, const std::vector<std::int64_t>& ids,
-                          const embtab::lookup_options& o, bool whole, embtab::status& s) {
+                          const embtab::lookup_options& o, bool whole, bool aligned, embtab::status& s) {
   const std::size_t dim = t.dim(), stride = o.out_row_stride ? o.out_row_stride : dim;
   const std::size_t n = ids.size();
   const std::size_t used = o.out_row_stride && !whole ? (n - 1) * stride + dim : n * stride;
-  std::vector<Out> buffer(used + 5);
+  std::vector<Out> buffer(used + 5 + 2 * 64 / sizeof(Out));
   std::memset(buffer.data(), 0xA5, buffer.size() * sizeof(Out));
-  s = embtab::lookup(t, std::span<const std::int64_t>(ids), std::span<Out>(buffer.data(), used), o);
-  return buffer;
+  const auto p = reinterpret_cast<std::uintptr_t>(buffer.data());
+  const std::size_t start = ((64 - p % 64) % 64 + (aligned ? 0 : 16)) / sizeof(Out);
+  s = embtab::lookup(t, std::span<const std::int64_t>(ids), std::span<Out>(buffer.data() + start, used), o);
+  return std::vector<Out>(buffer.begin() + static_cast<std::ptrdiff_t>(start),
+                          buffer.begin() + static_cast<std::ptrdiff_t>(start + used + 5));
 }
 
 template <class Out>
@@ -132,13 +137,15 @@ void check_all(const std::string& isa, dtype type, std::size_t dim, out_kind ok)
           embtab::lookup_options o;
           o.scale = scale;
           o.out_row_stride = extra ? dim + extra : 0;
-          o.streaming_stores = variant % 2 == 0;
+          // Every 8 variants: each of streamed or not x aligned or 16 past x packed or strided.
+          o.streaming_stores = variant / 2 % 2 == 0;
           o.positions = pos ? &pos->t : nullptr;
           o.position_start = 2;
           if (pos && form == 1) o.position_ids = pids;
           const bool whole = variant % 3 == 0;
+          const bool aligned = variant / 4 % 2 == 0;
           embtab::status s;
-          const std::vector<Out> buf = run_into<Out>(tab.t, ids, o, whole, s);
+          const std::vector<Out> buf = run_into<Out>(tab.t, ids, o, whole, aligned, s);
           ASSERT_TRUE(s.ok()) << s.message();
           const std::size_t stride = extra ? dim + extra : dim;
           const bool any_nan = !nan_exact || scale != 1.0f || pos != nullptr;
@@ -436,7 +443,10 @@ void check_streamed_placement(const std::string& isa, const stored& tab, float s
   const std::size_t dim = tab.t.dim();
   const std::vector<std::int64_t> ids = {3, 0, 0, 5, 2, 6, 1};
   const std::size_t n = ids.size();
-  for (const std::size_t extra : {std::size_t{0}, std::size_t{3}})
+  // Strides: packed, 3 elements more, and whole lines with the row not (the rows of fp32 out
+  // streamed straight from the registers when each starts on a line, stream_row).
+  const std::size_t line_padded = (16 - dim % 16) % 16 + 16;
+  for (const std::size_t extra : {std::size_t{0}, std::size_t{3}, line_padded})
     for (std::size_t offset = 0; offset < 64 / sizeof(Out); ++offset) {
       const std::size_t stride = dim + extra, used = (n - 1) * stride + dim;
       constexpr std::size_t line = 64 / sizeof(Out);  // a line of elements is checked before the rows, 5 after

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../dtypes/convert.hpp"
 #include "embtab/dtype.hpp"
@@ -82,6 +83,14 @@ inline void stream_copy(void* dst, const void* src, std::size_t bytes) noexcept 
   stream_copy_with<Arch, __m128i, stream128, load128>(dst, src, bytes);
 }
 
+// stream_batch<Arch>(p, batch): one fp32 batch to p (aligned to the batch's width) with a
+// non-temporal store.
+template <class Arch>
+inline void stream_batch(float* p, xsimd::batch<float, Arch> v) noexcept {
+  static_assert(std::is_same_v<Arch, xsimd::sse2>, "a stream_batch for this ISA");
+  _mm_stream_ps(p, v);
+}
+
 // Streams a kernel's output rows, handed over as consecutive pieces (each row's staged
 // chunks): start(dst) before a row, put() for each piece, finish() after the last row. Here
 // each piece is streamed on its own (stream_copy); the AVX-512 specialisation below carries
@@ -131,6 +140,11 @@ struct out_store<avx2_arch, bf16> {
   }
 };
 
+template <>
+inline void stream_batch<avx2_arch>(float* p, xsimd::batch<float, avx2_arch> v) noexcept {
+  _mm256_stream_ps(p, v);
+}
+
 inline void stream256(__m256i* p, __m256i v) noexcept { _mm256_stream_si256(p, v); }
 inline __m256i load256(const __m256i* p) noexcept { return _mm256_loadu_si256(p); }
 template <>
@@ -164,6 +178,11 @@ struct out_store<xsimd::avx512bw, bf16> {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(r));
   }
 };
+
+template <>
+inline void stream_batch<xsimd::avx512bw>(float* p, xsimd::batch<float, xsimd::avx512bw> v) noexcept {
+  _mm512_stream_ps(p, v);
+}
 
 inline void stream512(__m512i* p, __m512i v) noexcept { _mm512_stream_si512(p, v); }
 inline __m512i load512(const __m512i* p) noexcept { return _mm512_loadu_si512(p); }
