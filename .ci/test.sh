@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh test
-cmake --preset release -DEMBTAB_BUILD_BENCH=OFF
+# Both switches explicit: the cache may hold the main job's (no tests) from the same checkout.
+cmake --preset release -DEMBTAB_BUILD_TESTS=ON -DEMBTAB_BUILD_BENCH=OFF
 cmake --build --preset release
 ctest --preset release
