@@ -102,8 +102,8 @@ class out_buffer {
 // physical pages happen to suit it (an op in a buffer of its own measured up to 15% apart
 // from the same op in another, D = 4096, N = 4096), and there are enough of them (twice the
 // last-level cache, 64 MiB at least) that each call finds its output evicted, as a runtime's
-// activations are after a pass over the model's weights. (One buffer per op let an op's back-to-back calls at
-// N = 512 find their 8 MiB output still in the L3.)
+// activations are after a pass over the model's weights. (One buffer per op let an op's
+// back-to-back calls at N = 512 find their 8 MiB output still in the L3.)
 class out_ring {
  public:
   out_ring(std::size_t ops, std::size_t floats);
