@@ -471,13 +471,24 @@ void gather(const table_view& t, const Id* ids, std::size_t n, const Id* next_id
       // (copy_row) over the fused values, no chunks (D = 4096, N = 512, cold outputs, three
       // pairs of builds alternating, time / plain lookup: scale 1.05-1.07 -> 1.01-1.03, a
       // cached 64-row position table 1.14-1.19 -> 1.11-1.14, positions 0 .. N - 1 1.35-1.37 ->
-      // 1.24-1.31, where the epilogue's chunks ran it).
+      // 1.24-1.31, where the epilogue's chunks ran it). A row whose position row needs no
+      // software prefetch (no positions, or the next position follows this one) takes the
+      // token row's prefetcher alone: through both_prefetch with an idle second one, the
+      // AVX-512 loop ran scale 1.04-1.09 and cached positions 1.23-1.27 of the plain lookup,
+      // alone 0.99-1.02 and 1.07-1.10 (N = 512, five runs of each build, alternating; AVX2
+      // measured the same either way).
       for_each_row(t, ids, n, next_ids, next_n, [&](std::size_t i, const std::byte* row, row_prefetch& prefetch) {
         float* dst = out + i * out_stride;
         row_prefetch position_prefetch = position_prefetch_for(i);
-        both_prefetch both{prefetch, position_prefetch};
         visit<dec>(row, dim, [&](const auto& d) {
-          const auto copy = [&](const auto& fused) { copy_row(fused, both, dst, dim); };
+          const auto copy = [&](const auto& fused) {
+            if (position_prefetch.idle()) {
+              copy_row(fused, prefetch, dst, dim);
+            } else {
+              both_prefetch both{prefetch, position_prefetch};
+              copy_row(fused, both, dst, dim);
+            }
+          };
           if (pt == nullptr)
             with_fused<Arch>(d, no_positions{}, e, copy);
           else

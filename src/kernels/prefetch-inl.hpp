@@ -39,6 +39,8 @@ class row_prefetch {
   void finish() noexcept {
     for (; line_ < end_; line_ += 64) fetch();
   }
+  // Nothing (left) to prefetch: a null row, or every line issued.
+  bool idle() const noexcept { return line_ >= end_; }
 
  private:
   // Into L2 (prefetcht1), not L1: an L1 has far fewer miss buffers than its L2, so L1
