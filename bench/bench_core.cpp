@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <new>
+#include <numeric>
 #include <random>
 #include <string_view>
 #include <tuple>
@@ -365,14 +366,21 @@ std::vector<std::vector<double>> measure_interleaved_reps(std::span<const timed_
   }
   std::vector<std::vector<double>> ns(k);
   for (std::size_t i = 0; i < k; ++i) ns[i].resize(static_cast<std::size_t>(std::max(reps, 0)));
-  for (int r = 0; r < reps; ++r)
-    for (std::size_t j = 0; j < k; ++j) {
-      const std::size_t i = (j + static_cast<std::size_t>(r)) % k;  // rotated: no op always follows the same one
+  // Each rep runs the ops in an order of its own (a fixed seed, so every run uses the same
+  // orders): no op keeps one place in the order or one predecessor, as it would under a
+  // rotation, which moves every op's place but keeps it after the same op.
+  std::vector<std::size_t> order(k);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937 shuffle_gen(0x5EED);
+  for (int r = 0; r < reps; ++r) {
+    std::shuffle(order.begin(), order.end(), shuffle_gen);
+    for (const std::size_t i : order) {
       const clock_kind clock = clock_for(ops[i].threads);
       const double t0 = now_ns(clock);
       for (std::size_t c = 0; c < calls[i]; ++c) ops[i].run();
       ns[i][static_cast<std::size_t>(r)] = (now_ns(clock) - t0) / static_cast<double>(calls[i]);
     }
+  }
   return ns;
 }
 

@@ -184,10 +184,10 @@ struct call_stats {
 };
 call_stats summarize(std::vector<double> ns);
 
-// ns per call of each op, timed round-robin (rep r runs every op once, starting from op
-// r % ops.size(), so no op always runs after the same one: with 64 MiB outputs an op measured
-// up to 5% slower in one place of the order than in another), so a ratio of two ops is taken
-// under the same machine conditions. Each op is called once to warm up and once to
+// ns per call of each op, timed round-robin (rep r runs every op once, in an order shuffled
+// for that rep, so no op keeps one place in the order or one predecessor: with 64 MiB outputs
+// an op measured up to 5% slower in one place of the order than in another), so a ratio of
+// two ops is taken under the same machine conditions. Each op is called once to warm up and once to
 // calibrate, then `reps` times in batches of about rep_seconds (at least one call); the
 // statistics are over the batches' means (over single calls for ops slower than rep_seconds).
 std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
