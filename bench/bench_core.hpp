@@ -187,9 +187,10 @@ call_stats summarize(std::vector<double> ns);
 // ns per call of each op, timed round-robin (rep r runs every op once, in an order shuffled
 // for that rep, so no op keeps one place in the order or one predecessor: with 64 MiB outputs
 // an op measured up to 5% slower in one place of the order than in another), so a ratio of
-// two ops is taken under the same machine conditions. Each op is called once to warm up and once to
-// calibrate, then `reps` times in batches of about rep_seconds (at least one call); the
-// statistics are over the batches' means (over single calls for ops slower than rep_seconds).
+// two ops is taken under the same machine conditions. Each op is called once to warm up and
+// once to calibrate, then `reps` times in batches of about rep_seconds (at least one call);
+// the statistics are over the batches' means (over single calls for ops slower than
+// rep_seconds).
 std::vector<call_stats> measure_interleaved_stats(std::span<const timed_op> ops,
                                                   double rep_seconds, int reps);
 // The same timing, every batch kept: ns[op][rep], ns per call of op in rep.
