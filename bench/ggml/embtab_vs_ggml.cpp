@@ -264,7 +264,8 @@ int main(int argc, char** argv) {
       if (pool_at + windows * n > id_pool.size()) pool_at = 0;
       const std::size_t round_at = pool_at;
       if (!c.hot) {
-        std::copy_n(id_pool.begin() + round_at, n, ids.begin());
+        // With fresh ids every call copies its own window below.
+        if (!c.fresh_ids) std::copy_n(id_pool.begin() + round_at, n, ids.begin());
         pool_at += windows * n;
       }
       for (int s = 0; s < candidates; ++s) {
