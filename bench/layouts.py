@@ -6,8 +6,9 @@ linker happened to put the kernels' loops.
     python3 bench/layouts.py [--build build/release] [--rounds 3] [--ratio-to f32] FILTER
 
 Ratios are the benchmarks' own counters named a/b (outputs/: f16/f32, scale/f32, ...; not the
-rates bytes/s, ns/token, tokens/s) and, with --ratio-to T, each benchmark's time over the time of the benchmark whose name
-has T in place of its dtype (lookup/avx512bw/q8_0/... over lookup/avx512bw/f32/...). Each round
+rates bytes/s, ns/token, tokens/s) and, with --ratio-to T, each benchmark's time over the time
+of the benchmark whose name has T in place of one of its parts (lookup/avx512bw/q8_0/... over
+lookup/avx512bw/f32/... for T = f32). Each round
 runs the four binaries in a rotated order; a value per offset is the median of its rounds, and
 "mean" is the mean of the four offsets' values. Standard library only.
 """
@@ -19,7 +20,6 @@ import subprocess
 import sys
 
 OFFSETS = (0, 16, 32, 48)
-DTYPES = {"f32", "f16", "bf16", "int8_rowwise", "q8_0", "q4_0", "q4_k", "q6_k"}
 UNITS = {"s", "ns", "token", "tokens", "bytes"}
 
 
@@ -52,11 +52,10 @@ def ratios(benchmarks, ratio_to):
                 found[(b["name"], key)] = float(value)
         if ratio_to:
             parts = b["name"].split("/")
-            for i, part in enumerate(parts):
-                if part in DTYPES and part != ratio_to:
-                    base = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
-                    if base in times and times[base] > 0:
-                        found[(b["name"], f"time / {ratio_to}")] = times[b["name"]] / times[base]
+            for i in range(len(parts)):
+                base = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
+                if base != b["name"] and base in times and times[base] > 0:
+                    found[(b["name"], f"time / {ratio_to}")] = times[b["name"]] / times[base]
     return found
 
 
@@ -66,12 +65,10 @@ def main():
     p.add_argument("--build", default="build/release", help="the build directory (default build/release)")
     p.add_argument("--rounds", type=int, default=3, help="runs of each binary (default 3)")
     p.add_argument("--ratio-to", default=None, metavar="DTYPE",
-                   help="also each benchmark's time over the same benchmark with this dtype")
+                   help="also each benchmark's time over the same benchmark with this part (a dtype)")
     a = p.parse_args()
     if a.rounds < 1:
         p.error(f"--rounds must be at least 1, got {a.rounds}")
-    if a.ratio_to is not None and a.ratio_to not in DTYPES:
-        p.error(f"--ratio-to: unknown dtype {a.ratio_to!r} (one of {', '.join(sorted(DTYPES))})")
     for offset in OFFSETS:
         if not os.access(binary(a.build, offset), os.X_OK):
             p.error(f"{binary(a.build, offset)} is missing: build the bench targets "
@@ -86,6 +83,10 @@ def main():
                 values.setdefault(key, {}).setdefault(offset, []).append(v)
     if not values:
         print(f"layouts.py: no ratios in the benchmarks matching {a.filter!r}", file=sys.stderr)
+        return 1
+    if a.ratio_to and not any(ratio == f"time / {a.ratio_to}" for _, ratio in values):
+        print(f"layouts.py: --ratio-to {a.ratio_to}: no benchmark matching {a.filter!r} has a twin "
+              f"with {a.ratio_to!r} in place of one part of its name", file=sys.stderr)
         return 1
 
     print(f"| benchmark | ratio | {' | '.join(f'offset {o}' for o in OFFSETS)} | mean | all runs |")
